@@ -1,0 +1,65 @@
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import new_test_user, tagged
+
+from .common import LastmileCase
+
+
+@tagged("post_install", "-at_install")
+class TestSecurity(LastmileCase):
+    def test_group_ladder(self):
+        """Manager implies Dispatcher implies Driver implies internal user."""
+        self.assertTrue(self.manager_user.has_group("lastmile_delivery.group_lastmile_dispatcher"))
+        self.assertTrue(self.manager_user.has_group("lastmile_delivery.group_lastmile_driver"))
+        self.assertTrue(self.dispatcher_user.has_group("lastmile_delivery.group_lastmile_driver"))
+        self.assertFalse(self.dispatcher_user.has_group("lastmile_delivery.group_lastmile_manager"))
+        self.assertFalse(self.driver_user.has_group("lastmile_delivery.group_lastmile_dispatcher"))
+        self.assertTrue(self.driver_user.has_group("base.group_user"))
+        privilege = self.env.ref("lastmile_delivery.res_groups_privilege_lastmile")
+        self.assertLessEqual({"Driver", "Dispatcher", "Manager"}, set(privilege.group_ids.mapped("name")))
+        self.assertTrue(self.env.ref("base.user_admin").has_group("lastmile_delivery.group_lastmile_manager"))
+
+    def test_driver_sees_only_own_record(self):
+        Driver = self.env["lastmile.driver"].with_user(self.driver_user)
+        self.assertEqual(Driver.search([]), self.driver)
+        with self.assertRaises(AccessError):
+            self.other_driver.with_user(self.driver_user).read(["name"])
+        with self.assertRaises(AccessError):
+            self.driver.with_user(self.driver_user).write({"capacity_weight": 10})
+
+    def test_dispatcher_sees_all_drivers_of_company_only(self):
+        other_company = self.env["res.company"].create({"name": "Other Shop"})
+        foreign = self._create_driver("Carla", company_id=other_company.id)
+        Driver = self.env["lastmile.driver"].with_user(self.dispatcher_user)
+        drivers = Driver.search([])
+        self.assertIn(self.driver, drivers)
+        self.assertIn(self.other_driver, drivers)
+        self.assertNotIn(foreign, drivers)
+        self.driver.with_user(self.dispatcher_user).action_toggle_on_duty()
+        self.assertTrue(self.driver.on_duty)
+        with self.assertRaises(AccessError):
+            Driver.create({"name": "Not allowed", "resource_calendar_id": self.calendar.id})
+
+    def test_manager_manages_drivers(self):
+        Driver = self.env["lastmile.driver"].with_user(self.manager_user)
+        driver = Driver.create({"name": "Dora", "resource_calendar_id": self.calendar.id})
+        self.assertEqual(driver.resource_id.name, "Dora")
+        driver.unlink()
+        self.assertFalse(driver.exists())
+
+    def test_driver_user_needs_driver_group(self):
+        plain_user = new_test_user(self.env, "lm_plain", groups="base.group_user")
+        with self.assertRaisesRegex(ValidationError, "Driver access"):
+            self._create_driver("Eve", plain_user)
+
+    def test_negative_capacity_refused(self):
+        with self.assertRaisesRegex(ValidationError, "cannot be negative"):
+            self._create_driver("Fay", capacity_weight=-5)
+
+    def test_menu_visibility(self):
+        root = self.env.ref("lastmile_delivery.menu_root")
+        drivers_menu = self.env.ref("lastmile_delivery.menu_drivers")
+        visible = self.env["ir.ui.menu"].with_user(self.dispatcher_user)._visible_menu_ids()
+        self.assertIn(root.id, visible)
+        self.assertIn(drivers_menu.id, visible)
+        visible = self.env["ir.ui.menu"].with_user(self.driver_user)._visible_menu_ids()
+        self.assertNotIn(drivers_menu.id, visible)

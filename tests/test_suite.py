@@ -1,0 +1,48 @@
+"""Cross-module checks: the three addons form one installable, well-described suite."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ADDONS = ("lastmile_delivery", "lastmile_delivery_pod", "lastmile_delivery_reports")
+
+
+@pytest.mark.parametrize("addon", ADDONS)
+def test_manifest_and_readme(addon):
+    manifest = ast.literal_eval((ROOT / addon / "__manifest__.py").read_text())
+    assert manifest["version"] == "19.0.1.0.0"
+    assert manifest["license"] == "LGPL-3"
+    assert manifest["author"]
+    assert manifest["installable"]
+    for name in ("DESCRIPTION.md", "USAGE.md"):
+        assert (ROOT / addon / "readme" / name).read_text().strip(), f"{addon}/readme/{name} is empty"
+    if addon != "lastmile_delivery":
+        assert "lastmile_delivery" in manifest["depends"]
+
+
+def test_addons_installed_with_dependencies(env):
+    modules = env["ir.module.module"].search([("name", "in", ADDONS)])
+    assert sorted(modules.mapped("name")) == sorted(ADDONS)
+    assert set(modules.mapped("state")) == {"installed"}
+    for module in modules.filtered(lambda m: m.name != "lastmile_delivery"):
+        assert "lastmile_delivery" in module.dependencies_id.mapped("name")
+
+
+def test_app_menu_for_each_group(env):
+    """Every Last Mile group reaches the app menu; a plain internal user does not."""
+    root = env.ref("lastmile_delivery.menu_root")
+    Users = env["res.users"].with_context(no_reset_password=True)
+    plain = Users.create(
+        {"name": "Plain", "login": "suite_plain", "group_ids": [(6, 0, [env.ref("base.group_user").id])]}
+    )
+    dispatcher = Users.create(
+        {
+            "name": "Dispatcher",
+            "login": "suite_dispatcher",
+            "group_ids": [(6, 0, [env.ref("lastmile_delivery.group_lastmile_dispatcher").id])],
+        }
+    )
+    assert root.id in env["ir.ui.menu"].with_user(dispatcher)._visible_menu_ids()
+    assert root.id not in env["ir.ui.menu"].with_user(plain)._visible_menu_ids()
