@@ -119,3 +119,21 @@ def test_postgres_refusing_unknown_role():
     }
     with pytest.raises(devenv.EnvError, match="refused the connection as user 'lastmile_no_such_role'"):
         devenv_stage2.connect(db, "postgres")
+
+
+def test_postgres_superuser_is_refused_early(monkeypatch):
+    monkeypatch.setenv("DB_HOST", "db.example")
+    monkeypatch.setenv("DB_USER", "postgres")
+    with pytest.raises(devenv.EnvError, match="dedicated role"):
+        devenv.external_db()
+
+
+@pytest.mark.skipif(not devenv.shutil.which("apt-get"), reason="needs Debian's apt-get")
+def test_unreachable_debian_archive(tmp_path):
+    """A mirror that does not answer is reported as such, not as a missing package."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    apt = devenv.PrivateApt(tmp_path)
+    with pytest.raises(devenv.EnvError, match="(?s)Could not read Debian's archive.*ODOO_PATH"):
+        apt.update(f"http://127.0.0.1:{port}/debian")

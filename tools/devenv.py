@@ -83,6 +83,11 @@ def external_db() -> dict | None:
     """Connection settings of an external PostgreSQL server, or None for the private one."""
     if not os.environ.get("DB_HOST"):
         return None
+    if os.environ.get("DB_USER") == "postgres":
+        raise EnvError(
+            "Odoo refuses to connect as the PostgreSQL superuser 'postgres'. Create a dedicated "
+            "role (CREATE ROLE odoo LOGIN CREATEDB PASSWORD '...') and set DB_USER to it."
+        )
     return {
         "host": os.environ["DB_HOST"],
         "port": os.environ.get("DB_PORT") or "5432",
@@ -243,7 +248,14 @@ class PrivateApt:
             f"deb{keyring} {uri} sid main\ndeb{keyring} {uri} trixie main\n"
         )
         try:
-            run(["apt-get", "-q", *self.options, "update"], capture=True, what="apt-get update")
+            proc = run(["apt-get", "-q", *self.options, "update"], capture=True, what="apt-get update")
+            failures = [
+                line
+                for line in (proc.stdout + proc.stderr).splitlines()
+                if line.startswith(("Err:", "W: Failed", "E:"))
+            ]
+            if failures:
+                raise EnvError("apt-get update failed:\n    " + "\n    ".join(failures[:6]))
         except EnvError as exc:
             raise EnvError(
                 f"Could not read Debian's archive at {uri} (suites sid and trixie) to download "
@@ -576,6 +588,8 @@ def write_odoo_config(info: dict) -> Path:
         f"http_interface = {http_interface()}",
         "list_db = False",
         "log_level = info",
+        # Odoo 19 core still calls Werkzeug APIs deprecated in the pinned 2.3: keep logs readable.
+        "log_handler = :INFO,py.warnings:ERROR",
     ]
     config.write_text("\n".join(lines) + "\n")
     config.chmod(0o600)
