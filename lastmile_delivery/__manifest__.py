@@ -14,14 +14,27 @@
         "stock_delivery",
         "base_geolocalize",
     ],
+    "external_dependencies": {"python": ["geopy"]},
     "data": [
         "security/lastmile_security.xml",
         "security/ir.model.access.csv",
+        "data/ir_sequence_data.xml",
+        "data/ir_cron_data.xml",
+        "data/ir_config_parameter_data.xml",
         "views/lastmile_driver_views.xml",
+        "views/lastmile_delivery_task_views.xml",
+        "views/lastmile_dispatch_rule_views.xml",
+        "views/delivery_carrier_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/res_partner_views.xml",
+        "views/sale_order_views.xml",
         "views/lastmile_menus.xml",
     ],
     "demo": [],
     "assets": {
+        "web.assets_backend": [
+            "lastmile_delivery/static/src/**/*",
+        ],
         "web.assets_tests": [
             "lastmile_delivery/static/tests/tours/**/*",
         ],

@@ -1,1 +1,12 @@
-from . import lastmile_driver
+from . import (
+    delivery_carrier,
+    lastmile_delivery_task,
+    lastmile_dispatch_rule,
+    lastmile_driver,
+    lastmile_driver_tag,
+    res_company,
+    res_config_settings,
+    res_partner,
+    sale_order,
+    stock_picking,
+)

@@ -1,5 +1,12 @@
+from datetime import datetime, time, timedelta
+
+import pytz
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+
+from ..services import dispatch as engine
+from ..services.geo import has_coordinates, haversine_km
 
 
 class LastmileDriver(models.Model):
@@ -11,7 +18,7 @@ class LastmileDriver(models.Model):
 
     _name = "lastmile.driver"
     _description = "Delivery Driver"
-    _inherit = ["resource.mixin", "mail.thread"]
+    _inherit = ["resource.mixin", "mail.thread", "avatar.mixin"]
     _order = "name, id"
 
     name = fields.Char(related="resource_id.name", store=True, readonly=False, required=True, tracking=True)
@@ -27,25 +34,71 @@ class LastmileDriver(models.Model):
     company_id = fields.Many2one(required=True)
     active = fields.Boolean(default=True, tracking=True)
     phone = fields.Char()
-    image_128 = fields.Image(max_width=128, max_height=128)
     color = fields.Integer()
     on_duty = fields.Boolean(
         default=False,
         tracking=True,
-        help="Only drivers on duty receive new deliveries.",
+        help="Available for deliveries. Working hours and time off say when; turn it off when the "
+        "driver does not work at all (sick, holiday not entered, vehicle in repair).",
+    )
+    tag_ids = fields.Many2many(
+        "lastmile.driver.tag", string="Tags", help="Skills and zones, used by dispatch rules."
     )
     vehicle_name = fields.Char(string="Vehicle", help="Model and plate, as the dispatcher calls it.")
     capacity_weight = fields.Float(
         string="Capacity (kg)",
         digits="Stock Weight",
         tracking=True,
-        help="Heaviest total load the vehicle carries on one trip.",
+        help="Heaviest total load the vehicle carries in a day. 0 means no limit.",
     )
+    capacity_volume = fields.Float(string="Capacity (m³)", digits="Volume", help="0 means no limit.")
+    max_stops = fields.Integer(string="Maximum Stops", help="Most deliveries in a day. 0 means no limit.")
+    start_partner_id = fields.Many2one(
+        "res.partner",
+        string="Start Location",
+        default=lambda self: self._default_start_partner(),
+        help="Where the driver starts and ends the day (default: the warehouse).",
+    )
+    current_latitude = fields.Float(digits=(10, 7), readonly=True)
+    current_longitude = fields.Float(digits=(10, 7), readonly=True)
+    last_seen = fields.Datetime(readonly=True, help="When the driver's phone last sent its position.")
+    last_dispatch = fields.Datetime(readonly=True, copy=False)
+    position_latitude = fields.Float(compute="_compute_position", digits=(10, 7))
+    position_longitude = fields.Float(compute="_compute_position", digits=(10, 7))
+    task_ids = fields.One2many("lastmile.delivery.task", "driver_id", string="Deliveries")
+    today_task_count = fields.Integer(compute="_compute_today_task_count", string="Deliveries Today")
 
-    _user_uniq = models.Constraint(
-        "UNIQUE(user_id)",
-        "This user is already linked to another driver.",
-    )
+    _user_uniq = models.Constraint("UNIQUE(user_id)", "This user is already linked to another driver.")
+
+    @api.model
+    def _default_start_partner(self):
+        warehouse = self.env["stock.warehouse"].search([("company_id", "=", self.env.company.id)], limit=1)
+        return warehouse.partner_id or self.env.company.partner_id
+
+    @api.depends("current_latitude", "current_longitude", "last_seen", "start_partner_id")
+    def _compute_position(self):
+        """Where the driver is: the phone's position when seen today, else the start location."""
+        today = fields.Date.context_today(self)
+        for driver in self:
+            seen_today = driver.last_seen and fields.Date.context_today(driver, driver.last_seen) == today
+            if seen_today and has_coordinates(driver.current_latitude, driver.current_longitude):
+                driver.position_latitude = driver.current_latitude
+                driver.position_longitude = driver.current_longitude
+            else:
+                driver.position_latitude = driver.start_partner_id.partner_latitude
+                driver.position_longitude = driver.start_partner_id.partner_longitude
+
+    def _compute_today_task_count(self):
+        today = fields.Date.context_today(self)
+        counts = dict(
+            self.env["lastmile.delivery.task"]._read_group(
+                [("driver_id", "in", self.ids), ("scheduled_date", "=", today), ("state", "!=", "cancelled")],
+                ["driver_id"],
+                ["__count"],
+            )
+        )
+        for driver in self:
+            driver.today_task_count = counts.get(driver, 0)
 
     @api.constrains("user_id")
     def _check_user_id(self):
@@ -61,10 +114,10 @@ class LastmileDriver(models.Model):
                     )
                 )
 
-    @api.constrains("capacity_weight")
-    def _check_capacity_weight(self):
+    @api.constrains("capacity_weight", "capacity_volume", "max_stops")
+    def _check_capacity(self):
         for driver in self:
-            if driver.capacity_weight < 0:
+            if driver.capacity_weight < 0 or driver.capacity_volume < 0 or driver.max_stops < 0:
                 raise ValidationError(
                     self.env._(
                         "The vehicle capacity of %(driver)s cannot be negative (%(capacity)s kg).",
@@ -73,6 +126,95 @@ class LastmileDriver(models.Model):
                     )
                 )
 
+    @api.constrains("resource_calendar_id")
+    def _check_working_hours(self):
+        for driver in self:
+            calendar = driver.resource_calendar_id
+            if not calendar or not calendar.attendance_ids:
+                raise ValidationError(
+                    self.env._(
+                        "Driver %(driver)s has no working hours: choose a working schedule with "
+                        "attendances (Last Mile → Configuration → Working Hours).",
+                        driver=driver.name,
+                    )
+                )
+
     def action_toggle_on_duty(self):
         for driver in self:
             driver.on_duty = not driver.on_duty
+
+    def action_view_tasks(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "lastmile_delivery.lastmile_delivery_task_action"
+        )
+        action["domain"] = [("driver_id", "=", self.id)]
+        action["context"] = {"default_driver_id": self.id, "search_default_filter_today": 1}
+        return action
+
+    # ------------------------------------------------------------------ dispatch inputs
+
+    def _get_shifts(self, day):
+        """{driver id: [(start, end)] in naive UTC} for ``day``: working hours minus time off."""
+        shifts = {}
+        for calendar, drivers in self.grouped("resource_calendar_id").items():
+            tz = pytz.timezone(calendar.tz or "UTC")
+            start = tz.localize(datetime.combine(day, time.min))
+            end = tz.localize(datetime.combine(day + timedelta(days=1), time.min))
+            intervals = calendar._work_intervals_batch(start, end, resources=drivers.resource_id)
+            for driver in drivers:
+                shifts[driver.id] = [
+                    (s.astimezone(pytz.utc).replace(tzinfo=None), e.astimezone(pytz.utc).replace(tzinfo=None))
+                    for s, e, _records in intervals[driver.resource_id.id]
+                ]
+        return shifts
+
+    def _prepare_dispatch_inputs(self, day):
+        """Engine inputs: shifts of ``day`` and what is already planned that day, in a constant
+        number of queries."""
+        shifts = self._get_shifts(day)
+        company = self.company_id[:1] or self.env.company
+        travel = engine.TravelModel(
+            road_factor=company.lastmile_road_factor, speed_kmh=company.lastmile_speed_kmh
+        )
+        planned = self.env["lastmile.delivery.task"].search(
+            [
+                ("driver_id", "in", self.ids),
+                ("scheduled_date", "=", day),
+                ("state", "in", ["assigned", "in_transit", "delivered"]),
+            ],
+            order="driver_id, sequence, eta, id",
+        )
+        by_driver = planned.grouped("driver_id")
+        inputs = []
+        for driver in self:
+            lat, lon = driver.position_latitude, driver.position_longitude
+            stops = by_driver.get(driver, planned.browse())
+            minutes = 0.0
+            available_from = None
+            for stop in stops:
+                if has_coordinates(stop.latitude, stop.longitude):
+                    if has_coordinates(lat, lon):
+                        minutes += travel.minutes(haversine_km(lat, lon, stop.latitude, stop.longitude))
+                    lat, lon = stop.latitude, stop.longitude
+                minutes += stop.service_minutes
+                if stop.eta:
+                    available_from = stop.eta + timedelta(minutes=stop.service_minutes)
+            inputs.append(
+                engine.DriverInput(
+                    id=driver.id,
+                    name=driver.name,
+                    latitude=lat,
+                    longitude=lon,
+                    shifts=shifts.get(driver.id, []),
+                    capacity_weight=driver.capacity_weight,
+                    capacity_volume=driver.capacity_volume,
+                    max_stops=driver.max_stops,
+                    planned_stops=len(stops),
+                    planned_weight=sum(stops.mapped("weight")),
+                    planned_volume=sum(stops.mapped("volume")),
+                    planned_minutes=minutes,
+                    available_from=available_from,
+                )
+            )
+        return inputs

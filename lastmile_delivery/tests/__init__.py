@@ -1,1 +1,9 @@
-from . import test_security, test_ui
+from . import (
+    test_delivery_task,
+    test_dispatch,
+    test_dispatch_service,
+    test_geocoding,
+    test_geocoding_service,
+    test_security,
+    test_ui,
+)

@@ -1,22 +1,67 @@
+from contextlib import contextmanager
+from datetime import datetime
+from unittest.mock import patch
+
+from geopy.adapters import RequestsAdapter
+
+from odoo import Command
 from odoo.tests import new_test_user
 from odoo.tests.common import TransactionCase
 
+from ..services import geocoding
+
+# Real places of Brussels (latitude, longitude)
+WAREHOUSE = (50.8466, 4.3528)  # Grand-Place
+NEAR = (50.8503, 4.3517)  # Rue Neuve, ~0.4 km north
+MIDI = (50.8357, 4.3365)  # Gare du Midi, ~1.7 km south-west
+ATOMIUM = (50.8949, 4.3415)  # ~5.4 km north
+NOW = datetime(2026, 11, 18, 7, 0)  # a Wednesday, before the shifts start (UTC)
+
 
 class LastmileCase(TransactionCase):
-    """Fixtures shared by the tests of the suite: a user per group and a driver."""
+    """Fixtures shared by the tests of the suite: users of each group, a warehouse with
+    coordinates, an own-fleet delivery method, drivers with shifts, and order helpers.
+
+    Every test runs in UTC on Wednesday 18 November 2026 at 07:00; geocoding requests fail the
+    test unless the test mocks them (see :meth:`mock_geocoder`).
+    """
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company = cls.env.company
-        cls.calendar = cls.env["resource.calendar"].create(
-            {"name": "Driver shifts", "company_id": cls.company.id}
+        cls.startClassPatcher(
+            patch.object(
+                RequestsAdapter, "get_json", side_effect=AssertionError("unexpected geocoding request")
+            )
         )
+        geocoding.CACHE.clear()
+        cls.company = cls.env.company
+        cls.company.partner_id.tz = "UTC"
+        cls.company.write(
+            {
+                "lastmile_auto_dispatch": False,
+                "lastmile_delivery_hour_from": 9.0,
+                "lastmile_delivery_hour_to": 18.0,
+                "lastmile_service_minutes": 5.0,
+            }
+        )
+        cls.env["ir.config_parameter"].sudo().set_param("lastmile.geocoder", "nominatim")
+        cls.env["ir.config_parameter"].sudo().set_param(
+            "lastmile.nominatim_url", "https://nominatim.example.org"
+        )
+        cls.warehouse = cls.env["stock.warehouse"].search([("company_id", "=", cls.company.id)], limit=1)
+        cls.warehouse.partner_id.write({"partner_latitude": WAREHOUSE[0], "partner_longitude": WAREHOUSE[1]})
+        cls.calendar = cls.env["resource.calendar"].create(
+            {"name": "Driver shifts", "company_id": cls.company.id, "tz": "UTC"}
+        )
+        cls.company.resource_calendar_id.tz = "UTC"
         cls.manager_user = new_test_user(
             cls.env, "lm_manager", groups="lastmile_delivery.group_lastmile_manager"
         )
         cls.dispatcher_user = new_test_user(
-            cls.env, "lm_dispatcher", groups="lastmile_delivery.group_lastmile_dispatcher"
+            cls.env,
+            "lm_dispatcher",
+            groups="lastmile_delivery.group_lastmile_dispatcher,sales_team.group_sale_salesman",
         )
         cls.driver_user = new_test_user(
             cls.env, "lm_driver", groups="lastmile_delivery.group_lastmile_driver"
@@ -24,8 +69,22 @@ class LastmileCase(TransactionCase):
         cls.other_driver_user = new_test_user(
             cls.env, "lm_driver2", groups="lastmile_delivery.group_lastmile_driver"
         )
-        cls.driver = cls._create_driver("Ana", cls.driver_user)
-        cls.other_driver = cls._create_driver("Bruno", cls.other_driver_user)
+        cls.driver = cls._create_driver("Ana", cls.driver_user, on_duty=True)
+        cls.other_driver = cls._create_driver("Bruno", cls.other_driver_user, on_duty=True)
+        cls.carrier = cls.env["delivery.carrier"].create(
+            {
+                "name": "Our drivers",
+                "delivery_type": "lastmile",
+                "lastmile_pricing": "fixed",
+                "product_id": cls.env["product.product"]
+                .create({"name": "Home delivery", "type": "service"})
+                .id,
+            }
+        )
+        cls.product = cls.env["product.product"].create(
+            {"name": "Pizza box", "type": "consu", "weight": 2.0, "volume": 0.01, "list_price": 12}
+        )
+        cls.customer = cls._create_customer("Carla", NEAR)
 
     @classmethod
     def _create_driver(cls, name, user=None, **values):
@@ -38,3 +97,59 @@ class LastmileCase(TransactionCase):
                 **values,
             }
         )
+
+    @classmethod
+    def _create_customer(cls, name, point=None, **values):
+        return cls.env["res.partner"].create(
+            {
+                "name": name,
+                "street": f"Rue {name} 1",
+                "zip": "1000",
+                "city": "Bruxelles",
+                "country_id": cls.env.ref("base.be").id,
+                "partner_latitude": point[0] if point else 0.0,
+                "partner_longitude": point[1] if point else 0.0,
+                **values,
+            }
+        )
+
+    def _create_order(self, partner=None, qty=1, carrier=None, product=None, confirm=True, **values):
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": (partner or self.customer).id,
+                "carrier_id": (carrier if carrier is not None else self.carrier).id,
+                "order_line": [
+                    Command.create({"product_id": (product or self.product).id, "product_uom_qty": qty})
+                ],
+                **values,
+            }
+        )
+        if confirm:
+            order.action_confirm()
+        return order
+
+    def _create_task(self, partner=None, start=None, end=None, **values):
+        """A task without order, for dispatch tests."""
+        partner = partner or self.customer
+        return self.env["lastmile.delivery.task"].create(
+            {
+                "partner_id": partner.id,
+                "partner_shipping_id": partner.id,
+                "window_start": start or datetime(2026, 11, 18, 9, 0),
+                "window_end": end or datetime(2026, 11, 18, 12, 0),
+                "weight": 5.0,
+                **values,
+            }
+        )
+
+    @contextmanager
+    def mock_geocoder(self, answer=None, error=None):
+        """Answer geocoding requests at geopy's HTTP boundary; yields the mock."""
+        geocoding.CACHE.clear()
+        kwargs = {"side_effect": error} if error else {"return_value": answer if answer is not None else []}
+        with patch.object(RequestsAdapter, "get_json", **kwargs) as get_json:
+            yield get_json
+
+    @staticmethod
+    def nominatim(point):
+        return [{"lat": str(point[0]), "lon": str(point[1]), "display_name": "Somewhere, Bruxelles"}]

@@ -34,8 +34,9 @@ class TestSecurity(LastmileCase):
         self.assertIn(self.driver, drivers)
         self.assertIn(self.other_driver, drivers)
         self.assertNotIn(foreign, drivers)
+        was_on_duty = self.driver.on_duty
         self.driver.with_user(self.dispatcher_user).action_toggle_on_duty()
-        self.assertTrue(self.driver.on_duty)
+        self.assertEqual(self.driver.on_duty, not was_on_duty)
         with self.assertRaises(AccessError):
             Driver.create({"name": "Not allowed", "resource_calendar_id": self.calendar.id})
 
@@ -63,3 +64,61 @@ class TestSecurity(LastmileCase):
         self.assertIn(drivers_menu.id, visible)
         visible = self.env["ir.ui.menu"].with_user(self.driver_user)._visible_menu_ids()
         self.assertNotIn(drivers_menu.id, visible)
+
+
+@tagged("post_install", "-at_install")
+class TestTaskAccess(LastmileCase):
+    def test_driver_sees_only_own_tasks(self):
+        mine = self._create_task(driver_id=self.driver.id)
+        theirs = self._create_task(driver_id=self.other_driver.id)
+        unassigned = self._create_task()
+        Task = self.env["lastmile.delivery.task"].with_user(self.driver_user)
+        self.assertEqual(Task.search([]), mine)
+        with self.assertRaises(AccessError):
+            theirs.with_user(self.driver_user).read(["name"])
+        with self.assertRaises(AccessError):
+            unassigned.with_user(self.driver_user).read(["name"])
+        # a driver moves their delivery along, nothing else
+        mine.with_user(self.driver_user).action_start()
+        self.assertEqual(mine.state, "in_transit")
+        with self.assertRaisesRegex(AccessError, "ask a dispatcher"):
+            mine.with_user(self.driver_user).write({"driver_id": self.other_driver.id})
+        with self.assertRaises(AccessError):
+            mine.with_user(self.driver_user).action_dispatch()
+
+    def test_dispatcher_sees_company_tasks_only(self):
+        other_company = self.env["res.company"].create({"name": "Other Shop"})
+        ours = self._create_task()
+        foreign = self._create_task(company_id=other_company.id)
+        Task = self.env["lastmile.delivery.task"].with_user(self.dispatcher_user)
+        tasks = Task.search([])
+        self.assertIn(ours, tasks)
+        self.assertNotIn(foreign, tasks)
+        # a dispatcher allowed in both companies sees both, each dispatched with its own drivers
+        self.dispatcher_user.company_ids |= other_company
+        foreign_driver = self._create_driver("Zoe", company_id=other_company.id, on_duty=True)
+        both = ours | foreign
+        both.with_user(self.dispatcher_user).with_context(
+            allowed_company_ids=[self.company.id, other_company.id]
+        ).action_dispatch()
+        self.assertEqual(foreign.driver_id, foreign_driver)
+        self.assertIn(ours.driver_id, self.driver | self.other_driver)
+
+    def test_portal_customer_sees_own_deliveries(self):
+        portal_user = new_test_user(self.env, "lm_portal", groups="base.group_portal")
+        mine = self._create_task(partner=portal_user.partner_id)
+        other = self._create_task()
+        Task = self.env["lastmile.delivery.task"].with_user(portal_user)
+        self.assertEqual(Task.search([]), mine)
+        with self.assertRaises(AccessError):
+            other.with_user(portal_user).read(["name"])
+        with self.assertRaises(AccessError):
+            mine.with_user(portal_user).write({"instructions": "hack"})
+
+    def test_rules_and_settings_are_for_managers(self):
+        tag = self.env["lastmile.driver.tag"].create({"name": "Bike"})
+        values = {"name": "Bikes downtown", "domain": "[]", "tag_ids": [(6, 0, tag.ids)]}
+        with self.assertRaises(AccessError):
+            self.env["lastmile.dispatch.rule"].with_user(self.dispatcher_user).create(values)
+        rule = self.env["lastmile.dispatch.rule"].with_user(self.manager_user).create(values)
+        self.assertTrue(rule.with_user(self.dispatcher_user).read(["name"]))

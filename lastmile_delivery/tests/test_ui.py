@@ -1,11 +1,64 @@
+from datetime import datetime, timedelta
+
+from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
 
 
 @tagged("post_install", "-at_install")
 class TestUi(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.dispatcher = new_test_user(
+            cls.env, "tour_dispatcher", groups="lastmile_delivery.group_lastmile_dispatcher"
+        )
+        cls.calendar = cls.env["resource.calendar"].create({"name": "Tour shifts (24/7)", "tz": "UTC"})
+        cls.calendar.attendance_ids = [
+            fields.Command.clear(),
+            *[
+                fields.Command.create(
+                    {"name": f"Day {d}", "dayofweek": str(d), "hour_from": 0, "hour_to": 23.99}
+                )
+                for d in range(7)
+            ],
+        ]
+
+    def _driver(self, name):
+        return self.env["lastmile.driver"].create(
+            {"name": name, "resource_calendar_id": self.calendar.id, "on_duty": True}
+        )
+
+    def _task(self, name, driver=None):
+        partner = self.env["res.partner"].create(
+            {"name": name, "partner_latitude": 50.85, "partner_longitude": 4.35, "street": "Rue Neuve 1"}
+        )
+        # today, in the middle of the day in the browser's (the user's) time zone
+        now = fields.Datetime.now().replace(hour=10, minute=0, second=0, microsecond=0)
+        return self.env["lastmile.delivery.task"].create(
+            {
+                "partner_id": partner.id,
+                "partner_shipping_id": partner.id,
+                "window_start": now,
+                "window_end": now + timedelta(hours=2),
+                "driver_id": driver and driver.id,
+            }
+        )
+
     def test_dispatcher_opens_last_mile_app(self):
         """A dispatcher logs in and opens the Last Mile app from the apps menu."""
-        new_test_user(self.env, "tour_dispatcher", groups="lastmile_delivery.group_lastmile_dispatcher")
-        calendar = self.env["resource.calendar"].create({"name": "Tour shifts"})
-        self.env["lastmile.driver"].create({"name": "Tour Driver", "resource_calendar_id": calendar.id})
+        self._driver("Tour Driver")
         self.start_tour("/odoo", "lastmile_open_menu", login="tour_dispatcher")
+
+    def test_dispatch_from_the_board(self):
+        """Drag a delivery to another driver, dispatch an unassigned one from its card."""
+        self.dispatcher.tz = "UTC"
+        ana, bruno = self._driver("Ana"), self._driver("Bruno")
+        moved = self._task("Tour Customer A", ana)
+        waiting = self._task("Tour Customer B")
+        self.assertEqual(moved.scheduled_date, fields.Date.today(), datetime.now())
+        self.start_tour("/odoo", "lastmile_board_dispatch", login="tour_dispatcher")
+        self.assertEqual(moved.driver_id, bruno)
+        self.assertIn("Assigned by hand to Bruno by", moved.dispatch_reason)
+        self.assertEqual(waiting.state, "assigned")
+        self.assertIn(waiting.driver_id, ana | bruno)
+        self.assertTrue(waiting.dispatch_reason.startswith(f"Assigned to {waiting.driver_id.name}: "))

@@ -11,8 +11,13 @@ registry.category("web_tour.tours").add("lastmile_open_menu", {
             run: "click",
         },
         {
-            content: "The app opens on the drivers",
-            trigger: '.o_breadcrumb:contains("Drivers")',
+            content: "A dispatcher lands on the dispatch board",
+            trigger: '.o_breadcrumb:contains("Dispatch Board")',
+        },
+        {
+            content: "Open the drivers",
+            trigger: '.o_main_navbar a[data-menu-xmlid="lastmile_delivery.menu_drivers"]',
+            run: "click",
         },
         {
             content: "The driver of the test is listed",

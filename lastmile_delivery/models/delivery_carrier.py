@@ -1,0 +1,95 @@
+from odoo import fields, models
+from odoo.exceptions import UserError
+
+from ..services.geo import has_coordinates, haversine_km
+from ..services.geocoding import GeocodingError
+
+
+class DeliveryCarrier(models.Model):
+    """The shop's own fleet as a delivery method, following the provider pattern of
+    ``stock_delivery`` (``<type>_rate_shipment``, ``_send_shipping``, ``_get_tracking_link``,
+    ``_cancel_shipment``)."""
+
+    _inherit = "delivery.carrier"
+
+    delivery_type = fields.Selection(
+        selection_add=[("lastmile", "Own Fleet (Last Mile)")],
+        ondelete={"lastmile": lambda carriers: carriers.write({"delivery_type": "fixed", "fixed_price": 0})},
+    )
+    lastmile_pricing = fields.Selection(
+        [("fixed", "Fixed Price"), ("rules", "Based on Rules"), ("distance", "Per km from the Warehouse")],
+        string="Pricing",
+        default="fixed",
+    )
+    lastmile_base_price = fields.Float(string="Base Price", help="Added to the price per km.")
+    lastmile_price_per_km = fields.Float(string="Price per km")
+
+    def lastmile_rate_shipment(self, order):
+        self.ensure_one()
+        if not self._match_address(order.partner_shipping_id):
+            return self._lastmile_rate_error(self.env._("This delivery method does not serve this address."))
+        try:
+            price = self._lastmile_price(order)
+        except UserError as error:
+            return self._lastmile_rate_error(error.args[0])
+        return {"success": True, "price": price, "error_message": False, "warning_message": False}
+
+    def _lastmile_rate_error(self, message):
+        return {"success": False, "price": 0.0, "error_message": message, "warning_message": False}
+
+    def _lastmile_price(self, order):
+        if self.lastmile_pricing == "rules":
+            return self._compute_currency(order, self._get_price_available(order), "company_to_pricelist")
+        if self.lastmile_pricing == "distance":
+            km = self._lastmile_distance_km(order)
+            price = self.lastmile_base_price + self.lastmile_price_per_km * km
+            return self._compute_currency(order, price, "company_to_pricelist")
+        return order.pricelist_id._get_product_price(self.product_id, 1.0)
+
+    def _lastmile_distance_km(self, order):
+        """Road km from the order's warehouse to the delivery address (straight line × road factor)."""
+        origin = order.warehouse_id.partner_id or order.company_id.partner_id
+        address = order.partner_shipping_id
+        for partner in (origin, address):
+            if not has_coordinates(partner.partner_latitude, partner.partner_longitude):
+                try:
+                    found = partner._lastmile_geocode()
+                except GeocodingError as error:
+                    raise UserError(
+                        self.env._("The price per km needs the address located, and %(error)s", error=error)
+                    ) from None
+                if not found:
+                    raise UserError(
+                        self.env._(
+                            "The price per km needs the address of %(partner)s located; "
+                            "check its street and city.",
+                            partner=partner.display_name,
+                        )
+                    )
+        straight = haversine_km(
+            origin.partner_latitude,
+            origin.partner_longitude,
+            address.partner_latitude,
+            address.partner_longitude,
+        )
+        return straight * order.company_id.lastmile_road_factor
+
+    def lastmile_send_shipping(self, pickings):
+        results = []
+        for picking in pickings:
+            order = picking.sale_id
+            price = self._lastmile_price(order) if order else 0.0
+            task = picking.lastmile_task_ids[:1]
+            results.append({"exact_price": price, "tracking_number": task.name or picking.name})
+        return results
+
+    def lastmile_get_tracking_link(self, picking):
+        task = picking.lastmile_task_ids[:1]
+        if not task:
+            return False
+        return task.get_base_url() + task._get_share_url(redirect=False)
+
+    def lastmile_cancel_shipment(self, pickings):
+        """No external shipment to cancel: the delivery task follows its picking (cancelled with
+        it, delivered when it is done)."""
+        return True

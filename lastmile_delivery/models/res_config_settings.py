@@ -1,0 +1,56 @@
+from odoo import api, fields, models
+
+from ..services.geocoding import DEFAULT_NOMINATIM_URL
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    lastmile_auto_dispatch = fields.Boolean(related="company_id.lastmile_auto_dispatch", readonly=False)
+    lastmile_delivery_hour_from = fields.Float(
+        related="company_id.lastmile_delivery_hour_from", readonly=False
+    )
+    lastmile_delivery_hour_to = fields.Float(related="company_id.lastmile_delivery_hour_to", readonly=False)
+    lastmile_window_minutes = fields.Integer(related="company_id.lastmile_window_minutes", readonly=False)
+    lastmile_service_minutes = fields.Float(related="company_id.lastmile_service_minutes", readonly=False)
+    lastmile_weight_distance = fields.Float(related="company_id.lastmile_weight_distance", readonly=False)
+    lastmile_weight_stops = fields.Float(related="company_id.lastmile_weight_stops", readonly=False)
+    lastmile_weight_hours = fields.Float(related="company_id.lastmile_weight_hours", readonly=False)
+    lastmile_weight_preference = fields.Float(related="company_id.lastmile_weight_preference", readonly=False)
+    lastmile_road_factor = fields.Float(related="company_id.lastmile_road_factor", readonly=False)
+    lastmile_speed_kmh = fields.Float(related="company_id.lastmile_speed_kmh", readonly=False)
+
+    lastmile_geocoder = fields.Selection(
+        [("nominatim", "OpenStreetMap Nominatim"), ("google", "Google Maps")],
+        string="Geocoder",
+        default="nominatim",
+        config_parameter="lastmile.geocoder",
+    )
+    lastmile_nominatim_url = fields.Char(
+        string="Nominatim URL", default=DEFAULT_NOMINATIM_URL, config_parameter="lastmile.nominatim_url"
+    )
+    lastmile_nominatim_user_agent = fields.Char(
+        string="User Agent",
+        config_parameter="lastmile.nominatim_user_agent",
+        help="Nominatim's usage policy asks for an application name and a contact, e.g. “myshop-delivery "
+        "(ops@myshop.example)”.",
+    )
+    lastmile_google_api_key = fields.Char(string="Google API Key", config_parameter="lastmile.google_api_key")
+    lastmile_geocoder_timeout = fields.Integer(
+        string="Geocoder Timeout (s)", default=5, config_parameter="lastmile.geocoder_timeout"
+    )
+    lastmile_map_tile_url = fields.Char(
+        string="Map Tiles URL",
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        config_parameter="lastmile.map_tile_url",
+    )
+    lastmile_map_tile_attribution = fields.Char(
+        string="Map Attribution",
+        default="© OpenStreetMap contributors",
+        config_parameter="lastmile.map_tile_attribution",
+    )
+
+    @api.onchange("lastmile_geocoder_timeout")
+    def _onchange_lastmile_geocoder_timeout(self):
+        if self.lastmile_geocoder_timeout and self.lastmile_geocoder_timeout > 60:
+            self.lastmile_geocoder_timeout = 60

@@ -1,0 +1,239 @@
+"""Choose a driver for each delivery task: feasibility filters, then a score, greedily.
+
+A driver is *feasible* for a task when the business rules allow them, one of their shifts
+covers the task's time window (they can arrive within the window and finish the service before
+the shift ends), their vehicle
+has weight/volume capacity left and they are under their maximum number of stops. Among
+feasible drivers the lowest score wins::
+
+    score = distance_weight * km from the driver's last planned stop (or current position)
+          + stops_weight * stops already planned that day
+          + hours_weight * hours already planned that day
+          - preference_bonus  (when a "prefer" rule points to the driver)
+
+Tasks are taken by priority, then earliest window end, so that urgent and tight deliveries
+choose first. Each assignment updates the driver's position, load and workload for the next
+tasks. Everything here is plain data: the Odoo models build the inputs and write the results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .geo import has_coordinates, haversine_km
+
+# Reasons a task stays unassigned, from the most to the least fundamental.
+REASON_ADDRESS = "address"
+REASON_NO_DRIVER = "no_driver"
+REASON_RULE = "rule"
+REASON_SHIFT = "shift"
+REASON_CAPACITY = "capacity"
+REASON_STOPS = "stops"
+
+
+@dataclass
+class TaskInput:
+    id: int
+    latitude: float
+    longitude: float
+    window_start: datetime
+    window_end: datetime
+    weight: float = 0.0
+    volume: float = 0.0
+    service_minutes: float = 5.0
+    priority: int = 0
+    # None: any driver; otherwise only these drivers ("only" rules). ``only_rules`` names them.
+    allowed_driver_ids: frozenset | None = None
+    only_rules: tuple = ()
+    # driver id -> names of the "prefer" rules pointing to them
+    preferred: dict = field(default_factory=dict)
+    address_issue: str = ""
+
+
+@dataclass
+class DriverInput:
+    id: int
+    name: str
+    latitude: float
+    longitude: float
+    shifts: Sequence[tuple[datetime, datetime]]
+    capacity_weight: float = 0.0  # 0: unlimited
+    capacity_volume: float = 0.0  # 0: unlimited
+    max_stops: int = 0  # 0: unlimited
+    planned_stops: int = 0
+    planned_weight: float = 0.0
+    planned_volume: float = 0.0
+    planned_minutes: float = 0.0
+    # When the last planned stop ends; None: the driver is free from the start of their shift.
+    available_from: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Weights:
+    distance: float = 1.0  # per km
+    stops: float = 0.5  # per stop already planned
+    hours: float = 1.0  # per hour already planned
+    preference: float = 5.0  # bonus of a "prefer" rule
+
+
+@dataclass(frozen=True)
+class TravelModel:
+    road_factor: float = 1.3  # road km per straight-line km
+    speed_kmh: float = 25.0
+
+    def minutes(self, km: float) -> float:
+        return km * self.road_factor / max(self.speed_kmh, 1e-6) * 60.0
+
+
+@dataclass
+class Assignment:
+    task_id: int
+    driver_id: int
+    driver_name: str
+    distance_km: float
+    stops_before: int
+    hours_before: float
+    rules: tuple
+    score: float
+    sequence: int
+    eta: datetime
+
+
+@dataclass
+class Unassigned:
+    task_id: int
+    reason: str
+    detail: str
+
+
+@dataclass
+class DispatchResult:
+    assignments: list = field(default_factory=list)
+    unassigned: list = field(default_factory=list)
+
+
+def _shift_fit(shifts, start: datetime, end: datetime, minutes: float):
+    """Earliest (arrival, shift start) where the driver can arrive within the window and finish
+    the ``minutes`` of service before the shift ends (as in VRPTW, service may end after the
+    window)."""
+    need = timedelta(minutes=minutes)
+    for shift_start, shift_end in shifts:
+        arrival = max(shift_start, start)
+        if arrival <= end and arrival + need <= shift_end:
+            return arrival, shift_start
+    return None
+
+
+def _fmt_kg(value: float) -> str:
+    return f"{value:,.1f} kg"
+
+
+def dispatch(
+    tasks: Iterable[TaskInput],
+    drivers: Sequence[DriverInput],
+    weights: Weights = Weights(),
+    travel: TravelModel = TravelModel(),
+) -> DispatchResult:
+    result = DispatchResult()
+    ordered = sorted(tasks, key=lambda t: (-t.priority, t.window_end, t.window_start, t.id))
+    for task in ordered:
+        if task.address_issue or not has_coordinates(task.latitude, task.longitude):
+            detail = task.address_issue or "the delivery address has no coordinates"
+            result.unassigned.append(Unassigned(task.id, REASON_ADDRESS, detail))
+            continue
+        if not drivers:
+            result.unassigned.append(Unassigned(task.id, REASON_NO_DRIVER, "no driver is on duty"))
+            continue
+        best = None
+        eliminated = {REASON_RULE: 0, REASON_SHIFT: 0, REASON_CAPACITY: 0, REASON_STOPS: 0}
+        best_room = None
+        for driver in drivers:
+            if task.allowed_driver_ids is not None and driver.id not in task.allowed_driver_ids:
+                eliminated[REASON_RULE] += 1
+                continue
+            fit = _shift_fit(driver.shifts, task.window_start, task.window_end, task.service_minutes)
+            if not fit:
+                eliminated[REASON_SHIFT] += 1
+                continue
+            room = driver.capacity_weight - driver.planned_weight if driver.capacity_weight else float("inf")
+            room_volume = (
+                driver.capacity_volume - driver.planned_volume if driver.capacity_volume else float("inf")
+            )
+            if task.weight > room + 1e-9 or task.volume > room_volume + 1e-9:
+                eliminated[REASON_CAPACITY] += 1
+                best_room = room if best_room is None else max(best_room, room)
+                continue
+            if driver.max_stops and driver.planned_stops >= driver.max_stops:
+                eliminated[REASON_STOPS] += 1
+                continue
+            km = haversine_km(driver.latitude, driver.longitude, task.latitude, task.longitude)
+            hours = driver.planned_minutes / 60.0
+            rules = task.preferred.get(driver.id, ())
+            score = (
+                weights.distance * km
+                + weights.stops * driver.planned_stops
+                + weights.hours * hours
+                - (weights.preference if rules else 0.0)
+            )
+            key = (score, km, driver.id)
+            if best is None or key < best[0]:
+                best = (key, driver, km, hours, rules, fit)
+        if best is None:
+            result.unassigned.append(_unassigned_reason(task, eliminated, best_room, drivers))
+            continue
+        _key, driver, km, hours, rules, (earliest, _shift_start) = best
+        travel_minutes = travel.minutes(km)
+        start = earliest
+        if driver.available_from:
+            start = max(start, driver.available_from + timedelta(minutes=travel_minutes))
+        eta = min(start, task.window_end)
+        result.assignments.append(
+            Assignment(
+                task_id=task.id,
+                driver_id=driver.id,
+                driver_name=driver.name,
+                distance_km=km,
+                stops_before=driver.planned_stops,
+                hours_before=hours,
+                rules=tuple(task.only_rules) + tuple(rules),
+                score=_key[0],
+                sequence=driver.planned_stops + 1,
+                eta=eta,
+            )
+        )
+        driver.latitude, driver.longitude = task.latitude, task.longitude
+        driver.planned_stops += 1
+        driver.planned_weight += task.weight
+        driver.planned_volume += task.volume
+        driver.planned_minutes += travel_minutes + task.service_minutes
+        driver.available_from = eta + timedelta(minutes=task.service_minutes)
+    return result
+
+
+def _unassigned_reason(task: TaskInput, eliminated: dict, best_room, drivers) -> Unassigned:
+    """Explain with the filter that stopped the drivers who got furthest."""
+    capacities = [d.capacity_weight for d in drivers]
+    if task.weight and capacities and all(capacities) and task.weight > max(capacities):
+        return Unassigned(
+            task.id,
+            REASON_CAPACITY,
+            f"it weighs {_fmt_kg(task.weight)}, "
+            f"more than the largest vehicle carries ({_fmt_kg(max(capacities))})",
+        )
+    if eliminated[REASON_STOPS]:
+        return Unassigned(
+            task.id, REASON_STOPS, "every available driver has reached their maximum number of stops"
+        )
+    if eliminated[REASON_CAPACITY]:
+        room = "none" if best_room is None or best_room <= 0 else _fmt_kg(best_room)
+        return Unassigned(
+            task.id,
+            REASON_CAPACITY,
+            f"no vehicle has capacity left for {_fmt_kg(task.weight)} (most room left: {room})",
+        )
+    if eliminated[REASON_SHIFT]:
+        return Unassigned(task.id, REASON_SHIFT, "no driver on duty works during the delivery window")
+    names = ", ".join(task.only_rules) or "the dispatch rules"
+    return Unassigned(task.id, REASON_RULE, f"no driver on duty matches {names}")

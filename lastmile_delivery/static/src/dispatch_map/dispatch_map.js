@@ -1,0 +1,185 @@
+import { Component, onMounted, onWillStart, onWillUnmount, useRef, useState } from "@odoo/owl";
+import { loadCSS, loadJS } from "@web/core/assets";
+import { getColor } from "@web/core/colors/colors";
+import { _t } from "@web/core/l10n/translation";
+import { serializeDate } from "@web/core/l10n/dates";
+import { registry } from "@web/core/registry";
+import { useService } from "@web/core/utils/hooks";
+import { escape } from "@web/core/utils/strings";
+
+const { DateTime } = luxon;
+const LEAFLET = "/lastmile_delivery/static/lib/leaflet";
+const UNASSIGNED_COLOR = "#6c757d";
+
+/**
+ * The dispatcher's map of a day: one numbered pin per delivery (colored by driver, grey when
+ * unassigned, red ring when late) and the drivers' positions. Data comes from
+ * `lastmile.delivery.task.get_map_data`; Leaflet is loaded on demand from static/lib.
+ */
+export class DispatchMap extends Component {
+    static template = "lastmile_delivery.DispatchMap";
+    static props = ["*"];
+
+    setup() {
+        this.orm = useService("orm");
+        this.action = useService("action");
+        this.notification = useService("notification");
+        this.mapRef = useRef("map");
+        this.state = useState({ day: DateTime.local().startOf("day"), data: null, driverId: null });
+        this.layers = null;
+        onWillStart(async () => {
+            await Promise.all([loadJS(`${LEAFLET}/leaflet.js`), loadCSS(`${LEAFLET}/leaflet.css`)]);
+            await this.load();
+        });
+        onMounted(() => this.mountMap());
+        onWillUnmount(() => this.map?.remove());
+    }
+
+    get dayLabel() {
+        return this.state.day.toLocaleString(DateTime.DATE_HUGE);
+    }
+
+    get drivers() {
+        const data = this.state.data;
+        return data.drivers.map((driver) => ({
+            ...driver,
+            colorHex: this.driverColor(driver.id),
+            count: data.tasks.filter((t) => t.driver_id === driver.id).length,
+        }));
+    }
+
+    get unassignedCount() {
+        return this.state.data.tasks.filter((t) => !t.driver_id).length;
+    }
+
+    driverColor(driverId) {
+        if (!driverId) {
+            return UNASSIGNED_COLOR;
+        }
+        const driver = this.state.data.drivers.find((d) => d.id === driverId);
+        return getColor((driver && driver.color) || driverId);
+    }
+
+    async load() {
+        this.state.data = await this.orm.call("lastmile.delivery.task", "get_map_data", [], {
+            date: serializeDate(this.state.day),
+        });
+    }
+
+    mountMap() {
+        const L = window.L;
+        this.map = L.map(this.mapRef.el, { zoomControl: true });
+        L.tileLayer(this.state.data.tile_url, {
+            maxZoom: 19,
+            attribution: escape(this.state.data.tile_attribution),
+        }).addTo(this.map);
+        this.layers = L.layerGroup().addTo(this.map);
+        this.drawMarkers(true);
+    }
+
+    drawMarkers(fit) {
+        const L = window.L;
+        this.layers.clearLayers();
+        const bounds = [];
+        const only = this.state.driverId;
+        for (const task of this.state.data.tasks) {
+            if (only !== null && (task.driver_id || false) !== only) {
+                continue;
+            }
+            const color = this.driverColor(task.driver_id);
+            const label = task.driver_id && task.sequence ? task.sequence : "•";
+            const icon = L.divIcon({
+                className: "o_lastmile_pin_wrap",
+                html: `<div class="o_lastmile_pin ${task.late ? "o_lastmile_pin_late" : ""}" style="background:${color}">${escape(String(label))}</div>`,
+                iconSize: [26, 26],
+                iconAnchor: [13, 13],
+            });
+            const marker = L.marker([task.lat, task.lng], { icon, title: task.name });
+            marker.bindPopup(this.popupHtml(task));
+            marker.on("popupopen", (ev) => {
+                ev.popup.getElement().querySelector(".o_lastmile_open")?.addEventListener("click", () => {
+                    this.openTask(task.id);
+                });
+            });
+            marker.addTo(this.layers);
+            bounds.push([task.lat, task.lng]);
+        }
+        for (const driver of this.state.data.drivers) {
+            if (!driver.lat && !driver.lng) {
+                continue;
+            }
+            if (only !== null && only !== driver.id) {
+                continue;
+            }
+            const icon = L.divIcon({
+                className: "o_lastmile_pin_wrap",
+                html: `<div class="o_lastmile_driver" style="border-color:${this.driverColor(driver.id)}"><i class="fa fa-truck"></i></div>`,
+                iconSize: [32, 32],
+                iconAnchor: [16, 16],
+            });
+            const seen = driver.last_seen ? _t("seen at %s", driver.last_seen) : _t("at the start location");
+            L.marker([driver.lat, driver.lng], { icon, title: driver.name, zIndexOffset: 1000 })
+                .bindPopup(`<strong>${escape(driver.name)}</strong><br/>${escape(seen)}`)
+                .addTo(this.layers);
+            bounds.push([driver.lat, driver.lng]);
+        }
+        if (fit) {
+            if (bounds.length) {
+                this.map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15 });
+            } else {
+                this.map.setView([20, 0], 2);
+            }
+        }
+    }
+
+    popupHtml(task) {
+        const driver = this.state.data.drivers.find((d) => d.id === task.driver_id);
+        const who = driver ? _t("Stop %(stop)s of %(driver)s", { stop: task.sequence, driver: driver.name }) : _t("Not assigned");
+        return `<div class="o_lastmile_popup">
+            <strong>${escape(task.customer)}</strong><br/>
+            ${escape(task.address || "")}<br/>
+            <span class="text-muted">${escape(task.window)} · ${escape(task.name)}</span><br/>
+            ${escape(who)}${task.late ? ` · <span class="text-danger">${escape(_t("Late"))}</span>` : ""}<br/>
+            <button type="button" class="btn btn-link p-0 o_lastmile_open">${escape(_t("Open"))}</button>
+        </div>`;
+    }
+
+    async changeDay(offset) {
+        this.state.day = offset ? this.state.day.plus({ days: offset }) : DateTime.local().startOf("day");
+        await this.refresh(true);
+    }
+
+    async refresh(fit = false) {
+        await this.load();
+        this.drawMarkers(fit);
+    }
+
+    filterDriver(driverId) {
+        this.state.driverId = this.state.driverId === driverId ? null : driverId;
+        this.drawMarkers(true);
+    }
+
+    async dispatchDay() {
+        const ids = this.state.data.tasks.filter((t) => t.state === "new").map((t) => t.id);
+        if (!ids.length) {
+            this.notification.add(_t("Every delivery of this day has a driver."), { type: "info" });
+            return;
+        }
+        const result = await this.orm.call("lastmile.delivery.task", "action_dispatch", [ids]);
+        if (result?.params?.message) {
+            this.notification.add(result.params.message, { type: result.params.type });
+        }
+        await this.refresh();
+    }
+
+    openTask(taskId) {
+        this.action.doAction({
+            type: "ir.actions.act_window",
+            res_model: "lastmile.delivery.task",
+            res_id: taskId,
+            views: [[false, "form"]],
+        });
+    }
+}
+
+registry.category("actions").add("lastmile_delivery.dispatch_map", DispatchMap);
