@@ -30,7 +30,9 @@
         "views/sale_order_views.xml",
         "views/lastmile_menus.xml",
     ],
-    "demo": [],
+    "demo": [
+        "demo/lastmile_demo.xml",
+    ],
     "assets": {
         "web.assets_backend": [
             "lastmile_delivery/static/src/**/*",

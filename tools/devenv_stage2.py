@@ -196,7 +196,14 @@ def command_pot(info: dict) -> int:
     name = os.environ.get("TEST_DB_NAME") or "lastmile_test"
     install_or_update(info, name, demo=False)
     cmd = [sys.executable, "-m", "odoo", "i18n", "export", "-c", info["config"], "-d", name, *ADDONS]
-    return subprocess.run(cmd, check=False).returncode
+    returncode = subprocess.run(cmd, check=False).returncode
+    for addon in ADDONS:  # an addon without translatable terms gets no template
+        pot = ROOT / addon / "i18n" / f"{addon}.pot"
+        if pot.exists() and "\nmsgid " not in pot.read_text().split("\n\n", 1)[-1]:
+            pot.unlink()
+            if not any(pot.parent.iterdir()):
+                pot.parent.rmdir()
+    return returncode
 
 
 def main() -> int:

@@ -36,7 +36,8 @@ def login(base_url: str, db: str, user: str, password: str) -> str:
     response.raise_for_status()
     if response.json().get("error"):
         raise SystemExit(f"login as {user} failed: {response.json()['error']['data']['message']}")
-    return response.cookies["session_id"]
+    tz = response.json()["result"].get("user_context", {}).get("tz") or "UTC"
+    return response.cookies["session_id"], tz
 
 
 def free_port() -> int:
@@ -159,7 +160,9 @@ def main() -> None:
         if mobile:
             chrome.call("Emulation.setTouchEmulationEnabled", enabled=True)
         if args.login:
-            session = login(args.url, args.db, args.login, args.password or args.login)
+            session, tz = login(args.url, args.db, args.login, args.password or args.login)
+            # the browser lives in the user's time zone, as the user's own browser would
+            chrome.call("Emulation.setTimezoneOverride", timezoneId=tz)
             chrome.call(
                 "Network.setCookie",
                 name="session_id",

@@ -75,10 +75,18 @@ class LastmileDeliveryTask(models.Model):
     address = fields.Char(compute="_compute_address")
     phone = fields.Char(related="partner_shipping_id.phone")
     latitude = fields.Float(
-        related="partner_shipping_id.partner_latitude", store=True, readonly=False, digits=(10, 7)
+        string="Latitude",
+        related="partner_shipping_id.partner_latitude",
+        store=True,
+        readonly=False,
+        digits=(10, 7),
     )
     longitude = fields.Float(
-        related="partner_shipping_id.partner_longitude", store=True, readonly=False, digits=(10, 7)
+        string="Longitude",
+        related="partner_shipping_id.partner_longitude",
+        store=True,
+        readonly=False,
+        digits=(10, 7),
     )
     address_state = fields.Selection(
         [("ok", "Located"), ("to_check", "Address to check")],
@@ -121,13 +129,14 @@ class LastmileDeliveryTask(models.Model):
         check_company=True,
         group_expand="_read_group_driver_ids",
     )
-    driver_user_id = fields.Many2one(related="driver_id.user_id", string="Driver User")
     sequence = fields.Integer(string="Stop", default=0, copy=False, help="Position in the driver's round.")
     eta = fields.Datetime(string="ETA", copy=False, help="Estimated time of arrival.")
     dispatch_issue = fields.Char(string="Not Dispatched Because", copy=False)
     dispatch_reason = fields.Char(string="Assignment Reason", copy=False)
     date_delivered = fields.Datetime(readonly=True, copy=False)
     is_late = fields.Boolean(compute="_compute_is_late", search="_search_is_late")
+    window_label = fields.Char(string="Window", compute="_compute_window_label")
+    eta_label = fields.Char(string="ETA Time", compute="_compute_window_label")
     color = fields.Integer(related="driver_id.color")
 
     _picking_uniq = models.Constraint("UNIQUE(picking_id)", "A delivery order has only one delivery task.")
@@ -162,6 +171,24 @@ class LastmileDeliveryTask(models.Model):
                 continue
             tz = task.company_id._lastmile_tz()
             task.scheduled_date = pytz.utc.localize(task.window_start).astimezone(tz).date()
+
+    @api.depends("window_start", "window_end", "eta")
+    @api.depends_context("tz")
+    def _compute_window_label(self):
+        """Short labels in the user's time zone: “09:00–11:00”, with the day when it differs."""
+        for task in self:
+            if not (task.window_start and task.window_end):
+                task.window_label = task.eta_label = False
+                continue
+            same_day = format_datetime(self.env, task.window_start, dt_format="yyyyMMdd") == format_datetime(
+                self.env, task.window_end, dt_format="yyyyMMdd"
+            )
+            end_format = "HH:mm" if same_day else "d MMM HH:mm"
+            task.window_label = (
+                f"{format_datetime(self.env, task.window_start, dt_format='d MMM HH:mm')}–"
+                f"{format_datetime(self.env, task.window_end, dt_format=end_format)}"
+            )
+            task.eta_label = task.eta and format_datetime(self.env, task.eta, dt_format="HH:mm")
 
     def _compute_uom_names(self):
         weight = self.env["product.template"]._get_weight_uom_name_from_ir_config_parameter()
@@ -619,13 +646,20 @@ class LastmileDeliveryTask(models.Model):
     def _format_assignment_reason(self, assignment):
         parts = [
             self.env._("%(km).1f km away", km=assignment.distance_km),
-            self.env._("%(stops)s stops today", stops=assignment.stops_before),
+            self._format_stops(assignment.stops_before),
         ]
         if assignment.rules:
             parts.append(self.env._("rule %(rules)s", rules=", ".join(assignment.rules)))
         return self.env._(
             "Assigned to %(driver)s: %(why)s", driver=assignment.driver_name, why=", ".join(parts)
         )
+
+    def _format_stops(self, stops):
+        if not stops:
+            return self.env._("first stop today")
+        if stops == 1:
+            return self.env._("1 stop today")
+        return self.env._("%(stops)s stops today", stops=stops)
 
     def _format_unassigned_reason(self, item):
         labels = {
@@ -713,8 +747,8 @@ class LastmileDeliveryTask(models.Model):
                     "state": t.state,
                     "driver_id": t.driver_id.id,
                     "sequence": t.sequence,
-                    "window": f"{format_datetime(self.env, t.window_start, dt_format='HH:mm')}–"
-                    f"{format_datetime(self.env, t.window_end, dt_format='HH:mm')}",
+                    "window": t.window_label,
+                    "eta": t.eta_label or "",
                     "late": t.is_late,
                 }
                 for t in tasks

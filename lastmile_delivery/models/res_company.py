@@ -77,7 +77,7 @@ class ResCompany(models.Model):
                 )
 
     def _lastmile_tz(self):
-        """Time zone of the shop's delivery hours: its working calendar, else its address."""
+        """Time zone of the shop's delivery hours: its address's, else its working calendar's."""
         self.ensure_one()
-        name = self.resource_calendar_id.tz or self.partner_id.tz or "UTC"
+        name = self.partner_id.tz or self.resource_calendar_id.tz or "UTC"
         return pytz.timezone(name)

@@ -38,8 +38,8 @@ class TestDispatch(LastmileCase):
         self.assertEqual(task.driver_id, self.driver)
         self.assertEqual(task.state, "assigned")
         self.assertEqual((task.sequence, task.eta), (1, datetime(2026, 11, 18, 9, 0)))
-        self.assertEqual(task.dispatch_reason, "Assigned to Ana: 0.4 km away, 0 stops today")
-        self.assertIn("Assigned to Ana: 0.4 km away, 0 stops today", task.message_ids[0].body)
+        self.assertEqual(task.dispatch_reason, "Assigned to Ana: 0.4 km away, first stop today")
+        self.assertIn("Assigned to Ana: 0.4 km away, first stop today", task.message_ids[0].body)
         self.assertEqual(task.message_ids[0].author_id, self.env.user.partner_id)
 
     def test_dispatch_from_order_confirmation(self):

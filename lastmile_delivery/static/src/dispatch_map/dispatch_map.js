@@ -1,6 +1,5 @@
 import { Component, onMounted, onWillStart, onWillUnmount, useRef, useState } from "@odoo/owl";
 import { loadCSS, loadJS } from "@web/core/assets";
-import { getColor } from "@web/core/colors/colors";
 import { _t } from "@web/core/l10n/translation";
 import { serializeDate } from "@web/core/l10n/dates";
 import { registry } from "@web/core/registry";
@@ -10,6 +9,11 @@ import { escape } from "@web/core/utils/strings";
 const { DateTime } = luxon;
 const LEAFLET = "/lastmile_delivery/static/lib/leaflet";
 const UNASSIGNED_COLOR = "#6c757d";
+// Distinct hues for the drivers (grey is kept for unassigned deliveries).
+const PALETTE = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+    "#e377c2", "#17becf", "#bcbd22", "#393b79", "#637939", "#ad494a",
+];
 
 /**
  * The dispatcher's map of a day: one numbered pin per delivery (colored by driver, grey when
@@ -57,7 +61,8 @@ export class DispatchMap extends Component {
             return UNASSIGNED_COLOR;
         }
         const driver = this.state.data.drivers.find((d) => d.id === driverId);
-        return getColor((driver && driver.color) || driverId);
+        const index = (driver && driver.color) || driverId;
+        return PALETTE[index % PALETTE.length];
     }
 
     async load() {
@@ -138,7 +143,7 @@ export class DispatchMap extends Component {
         return `<div class="o_lastmile_popup">
             <strong>${escape(task.customer)}</strong><br/>
             ${escape(task.address || "")}<br/>
-            <span class="text-muted">${escape(task.window)} · ${escape(task.name)}</span><br/>
+            <span class="text-muted">${escape(task.window)}${task.eta ? ` · ETA ${escape(task.eta)}` : ""} · ${escape(task.name)}</span><br/>
             ${escape(who)}${task.late ? ` · <span class="text-danger">${escape(_t("Late"))}</span>` : ""}<br/>
             <button type="button" class="btn btn-link p-0 o_lastmile_open">${escape(_t("Open"))}</button>
         </div>`;
