@@ -59,6 +59,12 @@ class LastmileDriver(models.Model):
         default=lambda self: self._default_start_partner(),
         help="Where the driver starts and ends the day (default: the warehouse).",
     )
+    end_partner_id = fields.Many2one(
+        "res.partner",
+        string="End Location",
+        default=lambda self: self._default_start_partner(),
+        help="Where the driver ends the day (default: the warehouse). Route planning brings them back here.",
+    )
     current_latitude = fields.Float(digits=(10, 7), readonly=True)
     current_longitude = fields.Float(digits=(10, 7), readonly=True)
     last_seen = fields.Datetime(readonly=True, help="When the driver's phone last sent its position.")

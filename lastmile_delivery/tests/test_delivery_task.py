@@ -157,6 +157,19 @@ class TestDeliveryTask(LastmileCase):
         rate = self.carrier.rate_shipment(self._create_order(partner=far, confirm=False))
         self.assertTrue(rate["success"])
         self.assertAlmostEqual(rate["price"], 2 + 5.40 * 1.3, delta=0.1)
+        # price rules, as for any carrier
+        self.carrier.write(
+            {
+                "lastmile_pricing": "rules",
+                "price_rule_ids": [
+                    (0, 0, {"variable": "weight", "operator": "<=", "max_value": 5, "list_base_price": 3}),
+                    (0, 0, {"variable": "weight", "operator": ">", "max_value": 5, "list_base_price": 7}),
+                ],
+            }
+        )
+        self.assertEqual(self.carrier.rate_shipment(self._create_order(qty=1, confirm=False))["price"], 3)
+        self.assertEqual(self.carrier.rate_shipment(self._create_order(qty=4, confirm=False))["price"], 7)
+        self.carrier.lastmile_pricing = "distance"
         nowhere = self._create_customer("Nowhere")
         with self.mock_geocoder(answer=[]):
             rate = self.carrier.rate_shipment(self._create_order(partner=nowhere, confirm=False))

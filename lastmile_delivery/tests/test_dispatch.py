@@ -96,6 +96,49 @@ class TestDispatch(LastmileCase):
         task2.action_dispatch()
         self.assertEqual(task2.driver_id, self.driver)
 
+    def test_only_rule_by_driver_and_rule_priority(self):
+        self._place_driver(self.driver, WAREHOUSE)
+        self._place_driver(self.other_driver, ATOMIUM)
+        Rule = self.env["lastmile.dispatch.rule"]
+        Rule.create(
+            {
+                "name": "Bruno's district",
+                "sequence": 1,
+                "domain": f"[('partner_id', '=', {self.customer.id})]",
+                "driver_ids": [(6, 0, self.other_driver.ids)],
+            }
+        )
+        Rule.create(
+            {
+                "name": "Ana's customers",
+                "sequence": 2,
+                "domain": f"[('partner_id', '=', {self.customer.id})]",
+                "driver_ids": [(6, 0, self.driver.ids)],
+            }
+        )
+        task = self._create_task()
+        task.action_dispatch()
+        # the two "only" rules have no driver in common: the first one (by priority) wins
+        self.assertEqual(task.driver_id, self.other_driver)
+        self.assertIn("rule Bruno's district", task.dispatch_reason)
+        self.assertNotIn("Ana's customers", task.dispatch_reason)
+
+    def test_prefer_rule_by_tag(self):
+        self._place_driver(self.driver, WAREHOUSE)
+        self._place_driver(self.other_driver, MIDI)
+        self.other_driver.tag_ids = self.fridge_tag
+        self.env["lastmile.dispatch.rule"].create(
+            {
+                "name": "Prefer fridges",
+                "domain": "[]",
+                "mode": "prefer",
+                "tag_ids": [(6, 0, self.fridge_tag.ids)],
+            }
+        )
+        task = self._create_task()
+        task.action_dispatch()
+        self.assertEqual(task.driver_id, self.other_driver)
+
     def test_rule_bad_input(self):
         Rule = self.env["lastmile.dispatch.rule"]
         with self.assertRaisesRegex(ValidationError, "choose driver tags or drivers"):

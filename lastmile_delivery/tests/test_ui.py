@@ -62,3 +62,13 @@ class TestUi(HttpCase):
         self.assertEqual(waiting.state, "assigned")
         self.assertIn(waiting.driver_id, ana | bruno)
         self.assertTrue(waiting.dispatch_reason.startswith(f"Assigned to {waiting.driver_id.name}: "))
+
+    def test_dispatch_map(self):
+        """The map shows today's deliveries and drivers, filters by driver, dispatches."""
+        self.dispatcher.tz = "UTC"
+        driver = self._driver("Map Driver")
+        first = self._task("Map Customer 1", driver)
+        first.sequence = 1
+        waiting = self._task("Map Customer 2")
+        self.start_tour("/odoo", "lastmile_dispatch_map", login="tour_dispatcher")
+        self.assertEqual(waiting.driver_id, driver)
