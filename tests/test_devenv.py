@@ -137,3 +137,22 @@ def test_unreachable_debian_archive(tmp_path):
     apt = devenv.PrivateApt(tmp_path)
     with pytest.raises(devenv.EnvError, match="(?s)Could not read Debian's archive.*ODOO_PATH"):
         apt.update(f"http://127.0.0.1:{port}/debian")
+
+
+def test_fresh_test_database_is_dropped_and_recreated_by_name():
+    """FRESH_DB drops a database: DROP DATABASE must run outside a transaction block."""
+    import devenv_stage2
+
+    import odoo
+
+    config = odoo.tools.config
+    db = {"host": config["db_host"], "port": str(config["db_port"] or 5432), "user": config["db_user"]}
+    db["password"] = config["db_password"] or ""
+    name = "lastmile_devenv_probe"
+    with devenv_stage2.closing(devenv_stage2.connect(db, "postgres")) as conn, conn.cursor() as cr:
+        cr.execute(f"DROP DATABASE IF EXISTS {name}")
+        cr.execute(f"CREATE DATABASE {name}")
+    devenv_stage2.drop_database(db, name)
+    with devenv_stage2.closing(devenv_stage2.connect(db, "postgres")) as conn, conn.cursor() as cr:
+        cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        assert cr.fetchone() is None

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import psycopg2
@@ -47,7 +48,7 @@ def ensure_role(db: dict) -> None:
     """In the private cluster, create the login role Odoo uses (Odoo refuses `postgres`)."""
     if not db.get("admin_user"):
         return
-    with connect(db, "postgres", admin=True) as conn, conn.cursor() as cr:
+    with closing(connect(db, "postgres", admin=True)) as conn, conn.cursor() as cr:
         cr.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [db["user"]])
         if not cr.fetchone():
             cr.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB").format(sql.Identifier(db["user"])))
@@ -65,11 +66,11 @@ def addons_digest() -> str:
 
 def database_state(db: dict, name: str) -> tuple[bool, set[str], str | None]:
     """(exists, installed addons of ours, stored addons digest)."""
-    with connect(db, "postgres") as conn, conn.cursor() as cr:
+    with closing(connect(db, "postgres")) as conn, conn.cursor() as cr:
         cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if not cr.fetchone():
             return False, set(), None
-    with connect(db, name) as conn, conn.cursor() as cr:
+    with closing(connect(db, name)) as conn, conn.cursor() as cr:
         cr.execute("SELECT to_regclass('ir_module_module') IS NOT NULL")
         if not cr.fetchone()[0]:
             raise EnvError(
@@ -86,7 +87,7 @@ def database_state(db: dict, name: str) -> tuple[bool, set[str], str | None]:
 
 
 def drop_database(db: dict, name: str) -> None:
-    with connect(db, "postgres") as conn, conn.cursor() as cr:
+    with closing(connect(db, "postgres")) as conn, conn.cursor() as cr:
         cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cr.fetchone():
             say(f"dropping database {name} ...")
@@ -131,7 +132,7 @@ def install_or_update(info: dict, name: str, *, demo: bool) -> None:
             f"After the install, database {name!r} has {sorted(installed)} installed instead of "
             f"{list(ADDONS)}: see the log above."
         )
-    with connect(db, name) as conn, conn.cursor() as cr:
+    with closing(connect(db, name)) as conn, conn.cursor() as cr:
         cr.execute(
             """INSERT INTO ir_config_parameter (key, value, create_date, write_date)
                VALUES (%s, %s, now() at time zone 'UTC', now() at time zone 'UTC')
@@ -142,7 +143,7 @@ def install_or_update(info: dict, name: str, *, demo: bool) -> None:
 
 def demo_logins(db: dict, name: str) -> list[str]:
     """Logins of the demo users our addons create (their password equals the login)."""
-    with connect(db, name) as conn, conn.cursor() as cr:
+    with closing(connect(db, name)) as conn, conn.cursor() as cr:
         cr.execute(
             """SELECT u.login FROM res_users u
                  JOIN ir_model_data d ON d.model = 'res.users' AND d.res_id = u.id
