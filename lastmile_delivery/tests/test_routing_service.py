@@ -45,7 +45,7 @@ class TestRoutingEngine(BaseCase):
     def test_capacity_splits_routes(self):
         vans = [r.Vehicle("a", 0, 0, capacity=10), r.Vehicle("b", 0, 0, capacity=10)]
         stops = [r.Stop(i, i, demand=5) for i in range(1, 5)]
-        for engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+        for _engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
             routes = sorted(sorted(seq) for seq in sequences(solution).values())
             self.assertEqual(routes, [[1, 2], [3, 4]])
             for route in solution.routes:
@@ -106,7 +106,7 @@ class TestRoutingEngine(BaseCase):
         """Too much work for the shift: the plan keeps what fits, each left-out stop says why."""
         vans = [r.Vehicle("van", 0, 0, shift_end=45 * 60)]
         stops = [r.Stop(i, i, service=0) for i in range(1, 5)]
-        for engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+        for _engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
             served = [v.stop_id for v in solution.routes[0].visits]
             self.assertEqual(len(served), 2, "one arm of 40 min fits in 45 min, not two")
             self.assertEqual(len(solution.unserved), 2)
@@ -115,7 +115,7 @@ class TestRoutingEngine(BaseCase):
     def test_several_depots(self):
         vans = [r.Vehicle("east", 2, 2), r.Vehicle("north", 4, 4)]
         stops = [r.Stop(1, 1), r.Stop(3, 3)]
-        for engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+        for _engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
             self.assertEqual(sequences(solution), {"east": [1], "north": [3]})
 
     def test_pinned_stop(self):
@@ -147,7 +147,7 @@ class TestRoutingEngine(BaseCase):
             r.Stop("x", 1, demand=5),
         ]
         vans = [r.Vehicle("a", 0, 0, capacity=10), r.Vehicle("b", 0, 0, capacity=10)]
-        for engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+        for _engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
             owner = [seq for seq in sequences(solution).values() if "p" in seq]
             self.assertEqual(len(owner), 1)
             self.assertIn("d", owner[0])
@@ -171,7 +171,7 @@ class TestRoutingEngine(BaseCase):
 
     def test_open_route(self):
         stops = [r.Stop(1, 1), r.Stop(2, 2)]
-        for engine, solution in self.for_engines(
+        for _engine, solution in self.for_engines(
             lambda e: problem(stops, [r.Vehicle("van", 0, None)], engine=e)
         ):
             self.assertEqual(sequences(solution)["van"], [1, 2])
