@@ -62,6 +62,13 @@ class Stop:
     service: int = 0
     priority: int = 0  # higher: more important not to drop
     vehicle_id: Hashable | None = None  # pinned vehicle
+    vehicle_ids: Sequence[Hashable] | None = None  # or: only these vehicles (dispatch rules)
+
+    def allowed(self, vehicle_id) -> bool:
+        if self.vehicle_id is not None:
+            return vehicle_id == self.vehicle_id
+        return self.vehicle_ids is None or vehicle_id in self.vehicle_ids
+
     pickup_id: Hashable | None = None  # this stop delivers what stop ``pickup_id`` picked up
     is_pickup: bool = False
 
@@ -178,9 +185,9 @@ def _precheck(problem: Problem) -> list[Unserved]:
     for stop in problem.stops:
         if stop.id in locked:
             continue
-        vehicles = [v for v in problem.vehicles if stop.vehicle_id is None or v.id == stop.vehicle_id]
+        vehicles = [v for v in problem.vehicles if stop.allowed(v.id)]
         if not vehicles:
-            out.append(Unserved(stop.id, REASON_VEHICLE, f"its vehicle {stop.vehicle_id} is not available"))
+            out.append(Unserved(stop.id, REASON_VEHICLE, "none of the vehicles it may go with is available"))
             continue
         load = pair_load.get(stop.id, stop.demand)
         capacities = [v.capacity for v in vehicles]
@@ -225,7 +232,7 @@ def pyvrp_can_solve(problem: Problem) -> bool:
     return (
         problem.soft_late_penalty is None
         and not any(v.on_the_road for v in problem.vehicles)
-        and not any(s.vehicle_id is not None for s in problem.stops)
+        and not any(s.vehicle_id is not None or s.vehicle_ids is not None for s in problem.stops)
         and not problem.initial_routes
     )
 
@@ -320,6 +327,39 @@ def schedule(
     )
 
 
+def best_insertion(problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashable], stop_id: Hashable):
+    """Cheapest place of ``stop_id`` in a vehicle's ``sequence`` that keeps it on time and
+    within capacity, or None. Returns (position, route). Locked stops keep their places."""
+    by_id = {s.id: s for s in problem.stops}
+    stop = by_id[stop_id]
+    if not stop.allowed(vehicle.id):
+        return None
+    start = len([sid for sid in sequence if sid in set(vehicle.locked)])
+    current = schedule(problem, vehicle, sequence, vehicle.shift_start if vehicle.on_the_road else None)
+    late_before = sum(v.late for v in current.visits)
+    best = None
+    for position in range(start, len(sequence) + 1):
+        candidate = [*sequence[:position], stop_id, *sequence[position:]]
+        route = schedule(problem, vehicle, candidate, vehicle.shift_start if vehicle.on_the_road else None)
+        if sum(v.late for v in route.visits) > late_before or route.end_time > max(
+            vehicle.shift_end, current.end_time
+        ):
+            continue
+        if vehicle.capacity and max((v.load for v in route.visits), default=0) + 0 > vehicle.capacity:
+            continue
+        on_board = sum(
+            by_id[sid].demand
+            for sid in candidate
+            if by_id[sid].pickup_id is None and not by_id[sid].is_pickup
+        )
+        if vehicle.capacity and on_board > vehicle.capacity:
+            continue
+        cost = vehicle.time_cost * route.duration + vehicle.distance_cost * route.distance
+        if best is None or cost < best[0]:
+            best = (cost, position, route)
+    return None if best is None else (best[1], best[2])
+
+
 # ---------------------------------------------------------------------------- OR-Tools
 
 
@@ -409,11 +449,11 @@ def _solve_ortools(problem: Problem) -> Solution:
                 time_dim.SetCumulVarSoftUpperBound(index, stop.window_end, problem.soft_late_penalty or 1000)
         else:
             cumul.SetRange(stop.window_start, min(stop.window_end, horizon))
-        if stop.vehicle_id is not None:
-            v_index = next(i for i, v in enumerate(vehicles) if v.id == stop.vehicle_id)
+        if stop.vehicle_id is not None or stop.vehicle_ids is not None:
+            allowed = [i for i, v in enumerate(vehicles) if stop.allowed(v.id)]
             # -1 keeps the stop droppable (the Span-based SetAllowedVehiclesForIndex fails in
             # this OR-Tools build's Python bindings)
-            routing.VehicleVar(index).SetValues([-1, v_index])
+            routing.VehicleVar(index).SetValues([-1, *allowed])
         if stop.id not in locked and stop.pickup_id is None:
             penalty = 100 * max_travel * (1 + max(stop.priority, 0))
             routing.AddDisjunction([index], penalty)

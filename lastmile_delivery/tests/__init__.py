@@ -4,6 +4,7 @@ from . import (
     test_dispatch_service,
     test_geocoding,
     test_geocoding_service,
+    test_matrix_service,
     test_routing_service,
     test_security,
     test_ui,

@@ -214,3 +214,21 @@ class TestRoutingEngine(BaseCase):
             r.solve(problem([r.Stop(1, 99)]))
         with self.assertRaisesRegex(r.RoutingError, "unique"):
             r.solve(problem([r.Stop(1, 1), r.Stop(1, 2)]))
+
+    def test_allowed_vehicles_and_best_insertion(self):
+        vans = [r.Vehicle("east", 2, 2), r.Vehicle("north", 4, 4), r.Vehicle("far", 5, 5)]
+        stops = [r.Stop(1, 1, vehicle_ids=("north", "far")), r.Stop(3, 3)]
+        solution = r.solve(problem(stops, vans, engine="auto"))
+        self.assertEqual(solution.engine, "ortools")
+        self.assertIn(1, sequences(solution)["north"])
+        # insertion into an existing sequence keeps it and finds the cheapest place
+        van = r.Vehicle("van", 0, 0)
+        p = problem([r.Stop(1, 1), r.Stop(2, 2), r.Stop(4, 4)])
+        position, route = r.best_insertion(p, van, [2, 4], 1)
+        self.assertEqual(position, 0)
+        self.assertEqual([v.stop_id for v in route.visits], [1, 2, 4])
+        # a stop that would make a later one late is not inserted there
+        p = problem([r.Stop(1, 1), r.Stop(2, 2, window_end=20 * 60), r.Stop(4, 4)])
+        position, route = r.best_insertion(p, van, [2], 4)
+        self.assertEqual(position, 1)
+        self.assertIsNone(r.best_insertion(p, r.Vehicle("van", 0, 0, shift_end=30 * 60), [2], 4))

@@ -1,0 +1,79 @@
+"""Travel matrices without a database; OSRM mocked at the HTTP boundary."""
+
+from unittest.mock import MagicMock
+
+import requests
+
+from odoo.tests import BaseCase, tagged
+
+from ..services import matrix as m
+
+POINTS = [(50.8466, 4.3528), (50.8949, 4.3415), (50.8357, 4.3365)]
+
+
+def response(status=200, payload=None, error=None):
+    session = MagicMock()
+    if error:
+        session.get.side_effect = error
+    else:
+        session.get.return_value.status_code = status
+        session.get.return_value.json.return_value = payload
+    return session
+
+
+@tagged("-at_install", "post_install")
+class TestMatrix(BaseCase):
+    def setUp(self):
+        super().setUp()
+        m.CACHE.clear()
+
+    def test_straight_line(self):
+        matrix = m.StraightLineMatrix(road_factor=1.0, speed_kmh=60).compute(POINTS)
+        self.assertEqual(matrix.distances.shape, (3, 3))
+        self.assertAlmostEqual(matrix.distances[0, 1], 5430, delta=30)
+        self.assertAlmostEqual(matrix.durations[0, 1], 5430 * 60 / 1000, delta=3)  # 60 km/h: 1 s per 16.7 m
+        self.assertEqual(matrix.distances[1, 1], 0)
+        doubled = m.StraightLineMatrix(road_factor=2.0, speed_kmh=60).compute(POINTS)
+        self.assertAlmostEqual(doubled.distances[0, 1], 2 * matrix.distances[0, 1], delta=2)
+        with self.assertRaises(m.MatrixError):
+            m.StraightLineMatrix(road_factor=0.5)
+
+    def test_osrm_table(self):
+        payload = {"code": "Ok", "durations": [[0, 600, 300]] * 3, "distances": [[0, 7000, 2500]] * 3}
+        session = response(payload=payload)
+        matrix = m.OsrmMatrix("http://osrm.example:5000/", timeout=3, session=session).compute(POINTS)
+        self.assertEqual(matrix.durations[0, 1], 600)
+        self.assertEqual(matrix.provider, "osrm")
+        url = session.get.call_args.args[0]
+        self.assertEqual(
+            url,
+            "http://osrm.example:5000/table/v1/driving/4.352800,50.846600;4.341500,50.894900;4.336500,50.835700",
+        )
+        self.assertEqual(session.get.call_args.kwargs["timeout"], 3)
+
+    def test_osrm_failures_fall_back_to_straight_line(self):
+        fallback = m.StraightLineMatrix()
+        cases = [
+            (response(error=requests.Timeout()), "did not answer within 3 s"),
+            (response(error=requests.ConnectionError("refused")), "could not be reached"),
+            (response(status=502), "HTTP 502"),
+            (response(payload={"code": "InvalidQuery", "message": "bad coords"}), "bad coords"),
+            (response(payload={"code": "Ok", "durations": "garbage"}), "not a travel table"),
+            (response(payload={"code": "Ok", "durations": [[0]], "distances": [[0]]}), "wrong size"),
+        ]
+        for session, message in cases:
+            provider = m.OsrmMatrix("http://osrm.example", timeout=3, session=session)
+            with self.assertRaisesRegex(m.MatrixError, message):
+                provider.compute(POINTS)
+            matrix = m.travel_matrix(POINTS, provider, fallback=fallback)
+            self.assertEqual(matrix.provider, "straight_line")
+            self.assertIn("Straight-line estimates used", matrix.warning)
+
+    def test_cache(self):
+        session = response(payload={"code": "Ok", "durations": [[0, 1, 1]] * 3, "distances": [[0, 1, 1]] * 3})
+        provider = m.OsrmMatrix("http://osrm.example", session=session)
+        m.travel_matrix(POINTS, provider)
+        m.travel_matrix(POINTS, provider)
+        self.assertEqual(session.get.call_count, 1)
+        with self.assertRaises(m.MatrixError):
+            m.OsrmMatrix("osrm.example")
