@@ -345,14 +345,12 @@ def best_insertion(problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashab
             vehicle.shift_end, current.end_time
         ):
             continue
-        if vehicle.capacity and max((v.load for v in route.visits), default=0) + 0 > vehicle.capacity:
-            continue
-        on_board = sum(
+        leaving = sum(
             by_id[sid].demand
             for sid in candidate
             if by_id[sid].pickup_id is None and not by_id[sid].is_pickup
         )
-        if vehicle.capacity and on_board > vehicle.capacity:
+        if vehicle.capacity and max([leaving, *(v.load for v in route.visits)]) > vehicle.capacity:
             continue
         cost = vehicle.time_cost * route.duration + vehicle.distance_cost * route.distance
         if best is None or cost < best[0]:
