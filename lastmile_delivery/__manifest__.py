@@ -14,7 +14,7 @@
         "stock_delivery",
         "base_geolocalize",
     ],
-    "external_dependencies": {"python": ["geopy"]},
+    "external_dependencies": {"python": ["geopy", "numpy", "ortools", "pyvrp"]},
     "data": [
         "security/lastmile_security.xml",
         "security/ir.model.access.csv",
@@ -24,6 +24,8 @@
         "views/lastmile_driver_views.xml",
         "views/lastmile_delivery_task_views.xml",
         "views/lastmile_dispatch_rule_views.xml",
+        "report/lastmile_route_report.xml",
+        "views/lastmile_route_views.xml",
         "views/delivery_carrier_views.xml",
         "views/res_config_settings_views.xml",
         "views/res_partner_views.xml",

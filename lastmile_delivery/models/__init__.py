@@ -4,6 +4,7 @@ from . import (
     lastmile_dispatch_rule,
     lastmile_driver,
     lastmile_driver_tag,
+    lastmile_route,
     res_company,
     res_config_settings,
     res_partner,

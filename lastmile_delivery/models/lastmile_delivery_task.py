@@ -129,6 +129,14 @@ class LastmileDeliveryTask(models.Model):
         check_company=True,
         group_expand="_read_group_driver_ids",
     )
+    route_id = fields.Many2one(
+        "lastmile.route", string="Route", index="btree_not_null", copy=False, check_company=True
+    )
+    driver_pinned = fields.Boolean(
+        string="Driver Chosen by Hand",
+        copy=False,
+        help="A dispatcher chose this driver: route planning keeps the delivery with them.",
+    )
     sequence = fields.Integer(string="Stop", default=0, copy=False, help="Position in the driver's round.")
     eta = fields.Datetime(string="ETA", copy=False, help="Estimated time of arrival.")
     dispatch_issue = fields.Char(string="Not Dispatched Because", copy=False)
@@ -309,7 +317,7 @@ class LastmileDeliveryTask(models.Model):
                 )
         if "state" in vals and not self.env.context.get("lastmile_picking_sync"):
             self._check_transition(vals["state"])
-        if "driver_id" in vals and "state" not in vals:
+        if "driver_id" in vals and "state" not in vals and not self.env.context.get("lastmile_planning"):
             return self._write_driver(vals)
         if vals.get("state") == "delivered":
             vals.setdefault("date_delivered", fields.Datetime.now())
@@ -341,15 +349,33 @@ class LastmileDeliveryTask(models.Model):
         )
         if to_assign:
             result &= super(LastmileDeliveryTask, to_assign).write(
-                {**vals, "state": "assigned", "dispatch_issue": False, "dispatch_reason": reason}
+                {
+                    **vals,
+                    "state": "assigned",
+                    "dispatch_issue": False,
+                    "dispatch_reason": reason,
+                    "driver_pinned": True,
+                }
             )
         if to_unassign:
             result &= super(LastmileDeliveryTask, to_unassign).write(
-                {**vals, "state": "new", "dispatch_reason": False, "sequence": 0, "eta": False}
+                {
+                    **vals,
+                    "state": "new",
+                    "dispatch_reason": False,
+                    "sequence": 0,
+                    "eta": False,
+                    "route_id": False,
+                    "driver_pinned": False,
+                }
             )
         rest = self - to_assign - to_unassign
         if rest:
-            extra = {"dispatch_reason": reason} if changed & rest else {}
+            extra = (
+                {"dispatch_reason": reason, "driver_pinned": bool(driver), "route_id": False}
+                if changed & rest
+                else {}
+            )
             result &= super(LastmileDeliveryTask, rest).write({**vals, **extra})
         for task in changed:
             task._message_log(body=reason)
@@ -688,7 +714,16 @@ class LastmileDeliveryTask(models.Model):
 
     def action_reset(self):
         """A failed delivery goes back to dispatch."""
-        self.write({"state": "new", "driver_id": False, "sequence": 0, "eta": False})
+        self.write(
+            {
+                "state": "new",
+                "driver_id": False,
+                "sequence": 0,
+                "eta": False,
+                "route_id": False,
+                "driver_pinned": False,
+            }
+        )
 
     def action_cancel(self):
         """Cancel the delivery: its delivery order is cancelled with it, so they never disagree."""

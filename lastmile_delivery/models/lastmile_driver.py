@@ -52,6 +52,11 @@ class LastmileDriver(models.Model):
         help="Heaviest total load the vehicle carries in a day. 0 means no limit.",
     )
     capacity_volume = fields.Float(string="Capacity (m³)", digits="Volume", help="0 means no limit.")
+    cost_per_hour = fields.Float(
+        help="What an hour of this driver and vehicle costs. With the cost per km, route planning "
+        "minimizes cost; when both are 0 it minimizes driving time."
+    )
+    cost_per_km = fields.Float()
     max_stops = fields.Integer(string="Maximum Stops", help="Most deliveries in a day. 0 means no limit.")
     start_partner_id = fields.Many2one(
         "res.partner",
@@ -144,6 +149,14 @@ class LastmileDriver(models.Model):
                         driver=driver.name,
                     )
                 )
+
+    def _routing_costs(self):
+        """Integer weights of time (per second) and distance (per meter) for the route engine."""
+        self.ensure_one()
+        if not self.cost_per_hour and not self.cost_per_km:
+            return 1, 0
+        # both per second and per meter, times 3,600,000 to stay in integers
+        return round(self.cost_per_hour * 1000), round(self.cost_per_km * 3600)
 
     def action_toggle_on_duty(self):
         for driver in self:

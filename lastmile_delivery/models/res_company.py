@@ -38,6 +38,11 @@ class ResCompany(models.Model):
         help="Road distance per straight-line distance (1.3 in most cities).",
     )
     lastmile_speed_kmh = fields.Float(string="Average Speed (km/h)", default=25.0)
+    lastmile_plan_time_limit = fields.Integer(
+        string="Planning Time Limit (s)",
+        default=10,
+        help="How long route planning searches for a better plan.",
+    )
 
     @api.constrains(
         "lastmile_delivery_hour_from",

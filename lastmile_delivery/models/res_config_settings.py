@@ -19,6 +19,20 @@ class ResConfigSettings(models.TransientModel):
     lastmile_weight_preference = fields.Float(related="company_id.lastmile_weight_preference", readonly=False)
     lastmile_road_factor = fields.Float(related="company_id.lastmile_road_factor", readonly=False)
     lastmile_speed_kmh = fields.Float(related="company_id.lastmile_speed_kmh", readonly=False)
+    lastmile_plan_time_limit = fields.Integer(related="company_id.lastmile_plan_time_limit", readonly=False)
+    lastmile_matrix_provider = fields.Selection(
+        [
+            ("straight_line", "Straight line (road factor and average speed)"),
+            ("osrm", "OSRM server (road network)"),
+        ],
+        string="Travel Times",
+        default="straight_line",
+        config_parameter="lastmile.matrix_provider",
+    )
+    lastmile_osrm_url = fields.Char(string="OSRM URL", config_parameter="lastmile.osrm_url")
+    lastmile_osrm_timeout = fields.Integer(
+        string="OSRM Timeout (s)", default=10, config_parameter="lastmile.osrm_timeout"
+    )
 
     lastmile_geocoder = fields.Selection(
         [("nominatim", "OpenStreetMap Nominatim"), ("google", "Google Maps")],

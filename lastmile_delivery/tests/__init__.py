@@ -5,6 +5,7 @@ from . import (
     test_geocoding,
     test_geocoding_service,
     test_matrix_service,
+    test_route,
     test_routing_service,
     test_security,
     test_ui,

@@ -2,6 +2,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from unittest.mock import patch
 
+import freezegun
 from geopy.adapters import RequestsAdapter
 
 from odoo import Command
@@ -9,6 +10,9 @@ from odoo.tests import new_test_user
 from odoo.tests.common import TransactionCase
 
 from ..services import geocoding
+
+# PyVRP stops on the wall clock: let it see the real one while tests freeze the date.
+freezegun.configure(extend_ignore_list=["pyvrp"])
 
 # Real places of Brussels (latitude, longitude)
 WAREHOUSE = (50.8466, 4.3528)  # Grand-Place

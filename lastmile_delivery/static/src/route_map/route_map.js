@@ -1,0 +1,77 @@
+import { Component, onMounted, onWillStart, onWillUnmount, useRef } from "@odoo/owl";
+import { loadCSS, loadJS } from "@web/core/assets";
+import { registry } from "@web/core/registry";
+import { useService } from "@web/core/utils/hooks";
+import { escape } from "@web/core/utils/strings";
+import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
+
+const LEAFLET = "/lastmile_delivery/static/lib/leaflet";
+
+/** The route form's map: numbered stops joined in their order, from start to end location. */
+export class RouteMap extends Component {
+    static template = "lastmile_delivery.RouteMap";
+    static props = { ...standardWidgetProps };
+
+    setup() {
+        this.orm = useService("orm");
+        this.mapRef = useRef("map");
+        onWillStart(async () => {
+            await Promise.all([loadJS(`${LEAFLET}/leaflet.js`), loadCSS(`${LEAFLET}/leaflet.css`)]);
+            this.data = this.props.record.resId
+                ? await this.orm.call("lastmile.route", "get_route_map_data", [[this.props.record.resId]])
+                : null;
+        });
+        onMounted(() => this.draw());
+        onWillUnmount(() => this.map?.remove());
+    }
+
+    draw() {
+        const L = window.L;
+        if (!this.data) {
+            return;
+        }
+        this.map = L.map(this.mapRef.el);
+        L.tileLayer(this.data.tile_url, { maxZoom: 19, attribution: escape(this.data.tile_attribution) }).addTo(
+            this.map
+        );
+        const line = [];
+        if (this.data.start) {
+            line.push(this.data.start);
+            L.marker(this.data.start, {
+                icon: L.divIcon({
+                    className: "o_lastmile_pin_wrap",
+                    html: '<div class="o_lastmile_driver"><i class="fa fa-home"></i></div>',
+                    iconSize: [32, 32],
+                    iconAnchor: [16, 16],
+                }),
+            }).addTo(this.map);
+        }
+        for (const stop of this.data.stops) {
+            line.push([stop.lat, stop.lng]);
+            L.marker([stop.lat, stop.lng], {
+                icon: L.divIcon({
+                    className: "o_lastmile_pin_wrap",
+                    html: `<div class="o_lastmile_pin" style="background:#1f77b4">${stop.sequence}</div>`,
+                    iconSize: [26, 26],
+                    iconAnchor: [13, 13],
+                }),
+            })
+                .bindPopup(
+                    `<strong>${escape(stop.customer)}</strong><br/>${escape(stop.address || "")}<br/>` +
+                        `<span class="text-muted">ETA ${escape(stop.eta)} · ${escape(stop.window)}</span>`
+                )
+                .addTo(this.map);
+        }
+        if (this.data.end) {
+            line.push(this.data.end);
+        }
+        if (line.length) {
+            L.polyline(line, { color: "#1f77b4", weight: 3, opacity: 0.8 }).addTo(this.map);
+            this.map.fitBounds(line, { padding: [20, 20], maxZoom: 15 });
+        } else {
+            this.map.setView([20, 0], 2);
+        }
+    }
+}
+
+registry.category("view_widgets").add("lastmile_route_map", { component: RouteMap });

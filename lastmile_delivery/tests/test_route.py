@@ -1,0 +1,176 @@
+from datetime import datetime
+from unittest.mock import patch
+
+import requests
+from freezegun import freeze_time
+
+import odoo
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
+
+from ..services import matrix as matrix_service
+from .common import ATOMIUM, MIDI, NEAR, NOW, WAREHOUSE, LastmileCase
+
+DAY = "2026-11-18"
+
+
+@freeze_time(NOW)
+@tagged("post_install", "-at_install")
+class TestRoutePlanning(LastmileCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        matrix_service.CACHE.clear()
+        cls.points = [NEAR, MIDI, ATOMIUM, (50.8300, 4.3700), (50.8600, 4.3900), (50.8200, 4.3400)]
+        cls.customers = [cls._create_customer(f"Stop {i}", p) for i, p in enumerate(cls.points)]
+
+    def _tasks(self, count=6, **values):
+        return self.env["lastmile.delivery.task"].browse(
+            [
+                self._create_task(partner=self.customers[i % len(self.customers)], **values).id
+                for i in range(count)
+            ]
+        )
+
+    def plan(self, **kw):
+        return self.env["lastmile.route"].plan_routes(DAY, time_limit=kw.pop("time_limit", 1), **kw)
+
+    def test_plan_assigns_sequences_and_records_baseline(self):
+        tasks = self._tasks()
+        summary = self.plan()
+        self.assertEqual(summary["planned"], 6)
+        self.assertFalse(summary["unserved"])
+        self.assertTrue(all(t.route_id and t.driver_id and t.state == "assigned" for t in tasks))
+        routes = tasks.route_id
+        for route in routes:
+            stops = route.task_ids.sorted("sequence")
+            self.assertEqual(stops.mapped("sequence"), list(range(1, len(stops) + 1)))
+            self.assertEqual(route.driver_id, stops.driver_id)
+            self.assertEqual(route.state, "planned")
+            self.assertGreater(route.planned_distance_km, 0)
+            self.assertGreaterEqual(route.baseline_duration_min + 0.5, route.planned_duration_min)
+            self.assertAlmostEqual(route.saving_min, route.baseline_duration_min - route.planned_duration_min)
+            etas = stops.mapped("eta")
+            self.assertEqual(etas, sorted(etas), "ETAs follow the stop order")
+            for stop in stops:
+                self.assertTrue(stop.window_start <= stop.eta <= stop.window_end)
+            self.assertIn("Planned:", route.message_ids[0].body)
+
+    def test_unplannable_tasks_carry_a_reason(self):
+        planned = self._tasks(2)
+        evening = self._create_task(start=datetime(2026, 11, 18, 19, 0), end=datetime(2026, 11, 18, 20, 0))
+        heavy = self._create_task(weight=5000)
+        nowhere = self._create_task(partner=self._create_customer("Nowhere"))
+        self.plan()
+        self.assertTrue(all(planned.mapped("route_id")))
+        self.assertIn("No driver on shift", evening.dispatch_issue)
+        self.assertIn("No capacity", heavy.dispatch_issue)
+        self.assertIn("Address to check", nowhere.dispatch_issue)
+        self.assertFalse(evening.route_id | heavy.route_id | nowhere.route_id)
+
+    def test_no_driver_on_duty(self):
+        (self.driver | self.other_driver).on_duty = False
+        task = self._tasks(1)
+        summary = self.plan()
+        self.assertEqual(summary["routes"], 0)
+        self.assertIn("No driver on duty", task.dispatch_issue)
+
+    def test_driver_chosen_by_hand_is_kept(self):
+        tasks = self._tasks(4)
+        tasks[0].write({"driver_id": self.other_driver.id})
+        self.assertTrue(tasks[0].driver_pinned)
+        self.plan()
+        self.assertEqual(tasks[0].driver_id, self.other_driver)
+        self.assertEqual(tasks[0].route_id.driver_id, self.other_driver)
+
+    def test_optimize_one_route(self):
+        tasks = self._tasks(5, driver_id=self.driver.id)
+        self.plan()
+        route = tasks.route_id
+        self.assertEqual(len(route), 1)
+        # scramble the order, then optimize: same driver, same stops, not slower
+        for i, task in enumerate(route.task_ids.sorted("sequence").ids[::-1], 1):
+            self.env["lastmile.delivery.task"].browse(task).sequence = i
+        before = route.planned_duration_min
+        route.action_optimize()
+        self.assertEqual(route.task_ids, tasks)
+        self.assertEqual(tasks.driver_id, self.driver)
+        self.assertLessEqual(route.planned_duration_min, before + 0.5)
+
+    def test_replan_mid_day_keeps_started_routes(self):
+        tasks = self._tasks(6)
+        self.plan()
+        route = tasks.route_id.filtered(lambda r: r.stop_count >= 2)[:1] or tasks.route_id[:1]
+        driver = route.driver_id
+        first, second = route.task_ids.sorted("sequence")[:2]
+        with freeze_time("2026-11-18 10:00:00"):
+            first.action_start()
+            first.action_deliver()
+            second.action_start()
+            self.assertEqual(route.state, "in_progress")
+            late_order = self._create_task(
+                partner=self.customers[0],
+                start=datetime(2026, 11, 18, 10, 0),
+                end=datetime(2026, 11, 18, 16, 0),
+            )
+            own_before = route.task_ids.filtered(lambda t: t.state in ("assigned", "in_transit"))
+            self.env["lastmile.route"].action_replan(DAY)
+            self.assertEqual(second.route_id, route)
+            self.assertEqual(second.sequence, 1, "the stop under way stays first")
+            self.assertTrue(second.eta >= datetime(2026, 11, 18, 10, 0))
+            self.assertTrue(late_order.route_id, "the new order is inserted")
+            self.assertEqual(own_before.driver_id, driver, "a started route keeps its stops")
+            self.assertEqual(first.state, "delivered")
+
+    def test_access(self):
+        tasks = self._tasks(4)
+        self.plan()
+        with self.assertRaises(AccessError):
+            self.env["lastmile.route"].with_user(self.driver_user).plan_routes(DAY)
+        own = self.env["lastmile.route"].with_user(self.driver_user).search([])
+        self.assertEqual(own.driver_id, self.driver if self.driver in tasks.driver_id else own.driver_id)
+        for route in own:
+            self.assertEqual(route.driver_id.user_id, self.driver_user)
+        summary = self.env["lastmile.route"].with_user(self.dispatcher_user).plan_routes(DAY, time_limit=1)
+        self.assertEqual(summary["planned"], 4)
+
+    def test_two_planners_on_the_same_day(self):
+        self._tasks(2)
+        other = odoo.sql_db.db_connect(self.env.cr.dbname).cursor()
+        try:
+            other.execute("SELECT 1")  # a separate connection holds the day's planning lock
+            import zlib
+
+            key = zlib.crc32(f"lastmile.plan:{self.company.id}:{DAY}".encode())
+            other.execute("SELECT pg_advisory_xact_lock(%s, %s)", (4242, key - 2**31))
+            with self.assertRaisesRegex(UserError, "being planned by someone else"):
+                self.plan()
+        finally:
+            other.rollback()
+            other.close()
+
+    def test_osrm_down_falls_back_with_a_warning(self):
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("lastmile.matrix_provider", "osrm")
+        params.set_param("lastmile.osrm_url", "http://osrm.example:5000")
+        params.set_param("lastmile.osrm_timeout", "2")
+        tasks = self._tasks(3)
+        with patch.object(requests, "get", side_effect=requests.Timeout()) as get:
+            summary = self.plan()
+        self.assertTrue(get.called)
+        self.assertIn("OSRM did not answer within 2 s", summary["warning"])
+        self.assertIn("Straight-line estimates used", tasks.route_id[:1].plan_warning)
+        self.assertEqual(summary["planned"], 3)
+
+    def test_route_sheet_and_map_data(self):
+        tasks = self._tasks(3)
+        self.plan()
+        route = tasks.route_id[:1]
+        data = route.get_route_map_data()
+        self.assertEqual([s["sequence"] for s in data["stops"]], sorted(s["sequence"] for s in data["stops"]))
+        self.assertEqual(data["start"], [WAREHOUSE[0], WAREHOUSE[1]])
+        html = self.env["ir.actions.report"]._render_qweb_html(
+            "lastmile_delivery.report_route_sheet", route.ids
+        )[0]
+        self.assertIn(route.driver_id.name, html.decode())
+        self.assertIn(route.task_ids[:1].partner_shipping_id.name, html.decode())
