@@ -611,7 +611,25 @@ class LastmileDeliveryTask(models.Model):
             road_factor=company.lastmile_road_factor, speed_kmh=company.lastmile_speed_kmh
         )
         result = engine.dispatch(task_inputs, driver_inputs, weights, travel)
-        return self._apply_dispatch_result(result, drivers)
+        assigned, unassigned = self._apply_dispatch_result(result, drivers)
+        assigned._insert_into_routes()
+        return assigned, unassigned
+
+    def _insert_into_routes(self):
+        """Tasks given to a driver whose route of the day is already planned go to the cheapest
+        place of that route (the routing engine's insertion), the rest of the route unchanged."""
+        Route = self.env["lastmile.route"]
+        for (driver, day), tasks in self.grouped(lambda t: (t.driver_id, t.scheduled_date)).items():
+            route = Route.search(
+                [
+                    ("driver_id", "=", driver.id),
+                    ("date", "=", day),
+                    ("state", "in", ["planned", "in_progress"]),
+                ],
+                limit=1,
+            )
+            if route:
+                route._insert_tasks(tasks)
 
     def _prepare_dispatch_inputs(self, drivers):
         only, prefer = self.env["lastmile.dispatch.rule"]._match(self, drivers)
@@ -781,6 +799,7 @@ class LastmileDeliveryTask(models.Model):
                     "lng": t.longitude,
                     "state": t.state,
                     "driver_id": t.driver_id.id,
+                    "route_id": t.route_id.id,
                     "sequence": t.sequence,
                     "window": t.window_label,
                     "eta": t.eta_label or "",
@@ -798,6 +817,11 @@ class LastmileDeliveryTask(models.Model):
                     "lat": d.position_latitude,
                     "lng": d.position_longitude,
                     "last_seen": d.last_seen and format_datetime(self.env, d.last_seen, dt_format="HH:mm"),
+                    "start": [d.start_partner_id.partner_latitude, d.start_partner_id.partner_longitude]
+                    if has_coordinates(
+                        d.start_partner_id.partner_latitude, d.start_partner_id.partner_longitude
+                    )
+                    else None,
                 }
                 for d in drivers
             ],

@@ -457,6 +457,89 @@ class LastmileRoute(models.Model):
             "warning": warning,
         }
 
+    def _insert_tasks(self, tasks):
+        """Insert ``tasks`` one by one at their cheapest feasible place; a task that fits nowhere
+        goes last, flagged late by its ETA."""
+        self.ensure_one()
+        company, day = self.company_id, self.date
+        origin = self._day_origin(company, day)
+        driver = self.driver_id
+        current = self.task_ids.filtered(lambda t: t.state in ("assigned", "in_transit")).sorted("sequence")
+        everything = (current | tasks).filtered(lambda t: has_coordinates(t.latitude, t.longitude))
+        start = driver.start_partner_id
+        end = driver.end_partner_id or start
+        if not has_coordinates(start.partner_latitude, start.partner_longitude):
+            return
+        points = [
+            (start.partner_latitude, start.partner_longitude),
+            (end.partner_latitude, end.partner_longitude),
+        ]
+        points += [(t.latitude, t.longitude) for t in everything]
+        location = {t.id: i + 2 for i, t in enumerate(everything)}
+        provider, _warning = self._matrix_provider(company)
+        straight = matrix_service.StraightLineMatrix(company.lastmile_road_factor, company.lastmile_speed_kmh)
+        matrix = matrix_service.travel_matrix(points, provider, fallback=straight)
+
+        def seconds(moment):
+            return max(0, int((moment - origin).total_seconds()))
+
+        shifts = driver._get_shifts(day).get(driver.id) or []
+        now_s = max(0, int((fields.Datetime.now() - origin).total_seconds()))
+        on_road = self.state == "in_progress"
+        time_cost, distance_cost = driver._routing_costs()
+        vehicle = engine.Vehicle(
+            id=driver.id,
+            start=0,
+            end=1 if has_coordinates(end.partner_latitude, end.partner_longitude) else None,
+            capacity=round(driver.capacity_weight * 1000),
+            shift_start=max(seconds(shifts[0][0]), now_s)
+            if shifts and on_road
+            else (seconds(shifts[0][0]) if shifts else 0),
+            shift_end=seconds(shifts[-1][1]) if shifts else engine.HORIZON,
+            time_cost=time_cost,
+            distance_cost=distance_cost,
+            locked=tuple(current.filtered(lambda t: t.state == "in_transit").ids),
+        )
+        problem = engine.Problem(
+            durations=matrix.durations.tolist(),
+            distances=matrix.distances.tolist(),
+            vehicles=[vehicle],
+            stops=[
+                engine.Stop(
+                    id=t.id,
+                    location=location[t.id],
+                    demand=round(t.weight * 1000),
+                    window_start=seconds(t.window_start),
+                    window_end=seconds(t.window_end),
+                    service=round(t.service_minutes * 60),
+                )
+                for t in everything
+            ],
+        )
+        sequence = [t.id for t in current if t.id in location]
+        for task in tasks.filtered(lambda t: t.id in location and t.id not in sequence):
+            found = engine.best_insertion(problem, vehicle, sequence, task.id)
+            if found:
+                sequence.insert(found[0], task.id)
+            else:
+                sequence.append(task.id)
+        plan = engine.schedule(
+            problem, vehicle, sequence, vehicle.shift_start if vehicle.on_the_road else None
+        )
+        by_id = {t.id: t for t in everything}
+        for position, visit in enumerate(plan.visits, 1):
+            by_id[visit.stop_id].with_context(lastmile_planning=True).write(
+                {"route_id": self.id, "sequence": position, "eta": origin + timedelta(seconds=visit.start)}
+            )
+        self.write(
+            {
+                "planned_distance_km": plan.distance / 1000,
+                "planned_duration_min": plan.duration / 60,
+                "start_time": origin + timedelta(seconds=plan.start_time),
+                "end_time": origin + timedelta(seconds=plan.end_time),
+            }
+        )
+
     # ------------------------------------------------------------------ map and sheet
 
     def get_route_map_data(self):

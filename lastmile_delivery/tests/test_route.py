@@ -174,3 +174,17 @@ class TestRoutePlanning(LastmileCase):
         )[0]
         self.assertIn(route.driver_id.name, html.decode())
         self.assertIn(route.task_ids[:1].partner_shipping_id.name, html.decode())
+
+    def test_dispatch_inserts_into_a_planned_route(self):
+        tasks = self._tasks(4, driver_id=self.driver.id)
+        self.plan()
+        route = tasks.route_id
+        self.assertEqual(len(route), 1)
+        (self.other_driver).on_duty = False  # only Ana can take the new order
+        new = self._create_task(partner=self.customers[1])
+        new.action_dispatch()
+        self.assertEqual(new.driver_id, self.driver)
+        self.assertEqual(new.route_id, route, "the new task joins the planned route")
+        stops = route.task_ids.sorted("sequence")
+        self.assertEqual(stops.mapped("sequence"), list(range(1, 6)))
+        self.assertEqual(stops.mapped("eta"), sorted(stops.mapped("eta")))

@@ -109,6 +109,19 @@ export class DispatchMap extends Component {
             marker.addTo(this.layers);
             bounds.push([task.lat, task.lng]);
         }
+        // planned routes: the driver's start, then the stops in order
+        for (const driver of this.state.data.drivers) {
+            if (only !== null && only !== driver.id) {
+                continue;
+            }
+            const stops = this.state.data.tasks
+                .filter((t) => t.driver_id === driver.id && t.route_id)
+                .sort((a, b) => a.sequence - b.sequence);
+            if (stops.length) {
+                const line = [...(driver.start ? [driver.start] : []), ...stops.map((t) => [t.lat, t.lng])];
+                L.polyline(line, { color: this.driverColor(driver.id), weight: 3, opacity: 0.7 }).addTo(this.layers);
+            }
+        }
         for (const driver of this.state.data.drivers) {
             if (!driver.lat && !driver.lng) {
                 continue;
