@@ -5,6 +5,7 @@ from . import (
     lastmile_driver,
     lastmile_driver_tag,
     lastmile_route,
+    lastmile_route_planning,
     res_company,
     res_config_settings,
     res_partner,

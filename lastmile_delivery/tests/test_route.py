@@ -188,3 +188,26 @@ class TestRoutePlanning(LastmileCase):
         stops = route.task_ids.sorted("sequence")
         self.assertEqual(stops.mapped("sequence"), list(range(1, 6)))
         self.assertEqual(stops.mapped("eta"), sorted(stops.mapped("eta")))
+
+    def test_long_planning_runs_in_the_background(self):
+        tasks = self._tasks(3)
+        self.company.lastmile_plan_time_limit = 4
+        Planning = self.env["lastmile.route.planning"].with_user(self.dispatcher_user)
+        result = Planning.action_plan(DAY)
+        self.assertIn("in the background", result["params"]["message"])
+        run = Planning.search([], limit=1)
+        self.assertEqual(run.state, "queued")
+        self.assertFalse(tasks.route_id, "nothing planned while the browser waits")
+        with (
+            patch.object(self.env.cr, "commit"),
+            patch.object(type(self.env["res.users"]), "_bus_send") as bus,
+        ):
+            self.env["lastmile.route.planning"]._cron_run()
+        self.assertEqual(run.state, "done")
+        self.assertIn("3 stop(s) planned", run.summary)
+        self.assertTrue(all(tasks.mapped("route_id")))
+        self.assertEqual(bus.call_args.args[0], "simple_notification")
+        # a quick setting plans at once
+        self.company.lastmile_plan_time_limit = 1
+        result = Planning.action_plan(DAY)
+        self.assertIn("stop(s) planned", result["params"]["message"])
