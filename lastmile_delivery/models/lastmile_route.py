@@ -42,11 +42,13 @@ class LastmileRoute(models.Model):
         readonly=False,
     )
     task_ids = fields.One2many("lastmile.delivery.task", "route_id", string="Stops")
-    stop_count = fields.Integer(compute="_compute_stop_count", store=True)
-    start_time = fields.Datetime(readonly=True)
-    end_time = fields.Datetime(readonly=True)
-    planned_distance_km = fields.Float(string="Planned Distance (km)", digits=(12, 1), readonly=True)
-    planned_duration_min = fields.Float(string="Planned Duration (min)", digits=(12, 0), readonly=True)
+    stop_count = fields.Integer(string="Stops", compute="_compute_stop_count", store=True)
+    start_time = fields.Datetime(string="Leaves", readonly=True)
+    end_time = fields.Datetime(string="Back", readonly=True)
+    planned_distance_km = fields.Float(string="km", digits=(12, 1), readonly=True, help="Planned distance.")
+    planned_duration_min = fields.Float(
+        string="Minutes", digits=(12, 0), readonly=True, help="Planned duration."
+    )
     baseline_distance_km = fields.Float(
         string="Baseline Distance (km)", digits=(12, 1), readonly=True, help="Same stops in order of entry."
     )

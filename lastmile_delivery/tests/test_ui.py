@@ -72,3 +72,18 @@ class TestUi(HttpCase):
         waiting = self._task("Map Customer 2")
         self.start_tour("/odoo", "lastmile_dispatch_map", login="tour_dispatcher")
         self.assertEqual(waiting.driver_id, driver)
+
+    def test_plan_a_day(self):
+        """Plan today's routes from the menu, open the route: stops in order on a map."""
+        self.dispatcher.tz = "UTC"
+        self.env.company.lastmile_plan_time_limit = 1
+        self.env.company.partner_id.tz = "UTC"
+        driver = self._driver("Plan Driver")
+        depot = self.env["res.partner"].create(
+            {"name": "Depot", "partner_latitude": 50.84, "partner_longitude": 4.35}
+        )
+        driver.start_partner_id = depot
+        tasks = self._task("Plan Customer 1") | self._task("Plan Customer 2")
+        self.start_tour("/odoo", "lastmile_plan_day", login="tour_dispatcher")
+        self.assertEqual(tasks.route_id.driver_id, driver)
+        self.assertEqual(sorted(tasks.mapped("sequence")), [1, 2])

@@ -1,7 +1,6 @@
 import { Component, onMounted, onWillStart, onWillUnmount, useRef } from "@odoo/owl";
 import { loadCSS, loadJS } from "@web/core/assets";
 import { registry } from "@web/core/registry";
-import { useService } from "@web/core/utils/hooks";
 import { escape } from "@web/core/utils/strings";
 import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
 
@@ -13,7 +12,9 @@ export class RouteMap extends Component {
     static props = { ...standardWidgetProps };
 
     setup() {
-        this.orm = useService("orm");
+        // the unprotected service: the form may re-render (and drop this widget) while the
+        // data loads, which must not turn into an error
+        this.orm = this.env.services.orm;
         this.mapRef = useRef("map");
         onWillStart(async () => {
             await Promise.all([loadJS(`${LEAFLET}/leaflet.js`), loadCSS(`${LEAFLET}/leaflet.css`)]);
@@ -27,7 +28,7 @@ export class RouteMap extends Component {
 
     draw() {
         const L = window.L;
-        if (!this.data) {
+        if (!this.data || !this.mapRef.el) {
             return;
         }
         this.map = L.map(this.mapRef.el);
