@@ -423,8 +423,17 @@ class LastmileRoute(models.Model):
             engine.REASON_DROPPED: self.env._("Not plannable"),
             engine.REASON_NO_VEHICLE: self.env._("No driver on duty"),
         }
+        biggest = max(drivers.mapped("capacity_weight") or [0])
         for item in solution.unserved:
-            unserved.append((by_id[item.stop_id], f"{reasons[item.reason]}: {item.detail}"))
+            task = by_id[item.stop_id]
+            detail = item.detail
+            if item.reason == engine.REASON_CAPACITY:
+                detail = self.env._(
+                    "it weighs %(weight).1f kg, more than any vehicle on duty carries (%(biggest).1f kg)",
+                    weight=task.weight,
+                    biggest=biggest,
+                )
+            unserved.append((task, f"{reasons[item.reason]}: {detail}"))
         out = []
         for task, reason in unserved:
             values = {"dispatch_issue": reason, "route_id": False, "sequence": 0, "eta": False}

@@ -480,6 +480,9 @@ def _solve_ortools(problem: Problem) -> Solution:
             end_cumul.SetRange(vehicle.shift_start, latest)
             routing.AddVariableMaximizedByFinalizer(start_cumul)  # leave as late as useful
         routing.AddVariableMinimizedByFinalizer(end_cumul)
+        if vehicle.time_cost:
+            # the driver's working time (driving, waiting, serving) counts, not only the driving
+            time_dim.SetSpanCostCoefficientForVehicle(vehicle.time_cost, v_index)
 
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
