@@ -272,6 +272,7 @@ class LastmileRoute(models.Model):
                     start=start,
                     end=end,
                     capacity=round(driver.capacity_weight * 1000),
+                    max_stops=driver.max_stops,
                     shift_start=shift_start,
                     shift_end=max(shift_end, shift_start),
                     time_cost=time_cost,

@@ -38,6 +38,7 @@ class Vehicle:
     start: int  # location index
     end: int | None = None  # location index; None: the route ends at its last stop
     capacity: int = 0  # 0: unlimited
+    max_stops: int = 0  # 0: unlimited
     shift_start: int = 0
     shift_end: int = HORIZON
     # objective weights, per unit of the matrices: minutes of travel by default
@@ -435,6 +436,12 @@ def _solve_ortools(problem: Problem) -> Solution:
         for v_index in range(len(vehicles)):
             load_dim.CumulVar(routing.End(v_index)).SetRange(0, capacities[v_index])
 
+    if any(v.max_stops for v in vehicles):
+        count_cb = routing.RegisterUnaryTransitVector([0] * first_stop + [1] * len(stops))
+        routing.AddDimensionWithVehicleCapacity(
+            count_cb, 0, [v.max_stops or len(stops) for v in vehicles], True, "Stops"
+        )
+
     locked = {sid for v in vehicles for sid in v.locked}
     max_travel = max(max(map(max, travel)), 1)
     for stop in stops:
@@ -580,7 +587,7 @@ def _solve_pyvrp(problem: Problem) -> Solution:
         clients = [
             pyvrp.Client(
                 location=location_of[s.id],
-                delivery=[s.demand],
+                delivery=[s.demand, 1],
                 service_duration=s.service,
                 tw_early=s.window_start,
                 tw_late=s.window_end,
@@ -599,7 +606,7 @@ def _solve_pyvrp(problem: Problem) -> Solution:
                 delivery_tw_early=d.window_start,
                 delivery_tw_late=d.window_end,
                 delivery_service_duration=d.service,
-                amount=[d.demand],
+                amount=[d.demand, 0],
                 required=required,
                 prize=0 if required else prize(d),
             )
@@ -618,13 +625,22 @@ def _solve_pyvrp(problem: Problem) -> Solution:
     # identical vehicles share a vehicle type: PyVRP searches better that way
     groups = {}
     for v in vehicles:
-        key = (v.start, v.end, v.capacity, v.shift_start, v.shift_end, v.time_cost, v.distance_cost)
+        key = (
+            v.start,
+            v.end,
+            v.capacity,
+            v.max_stops,
+            v.shift_start,
+            v.shift_end,
+            v.time_cost,
+            v.distance_cost,
+        )
         groups.setdefault(key, []).append(v)
     depot_index = {loc: i for i, loc in enumerate(depot_locs)}
     vehicle_types = [
         pyvrp.VehicleType(
             num_available=len(group),
-            capacity=[group[0].capacity or big],
+            capacity=[group[0].capacity or big, group[0].max_stops or len(stops) + 1],
             start_depot=depot_index[group[0].start],
             end_depot=depot_index[group[0].end] if group[0].end is not None else open_depot,
             tw_early=group[0].shift_start,

@@ -232,3 +232,9 @@ class TestRoutingEngine(BaseCase):
         position, route = r.best_insertion(p, van, [2], 4)
         self.assertEqual(position, 1)
         self.assertIsNone(r.best_insertion(p, r.Vehicle("van", 0, 0, shift_end=30 * 60), [2], 4))
+
+    def test_max_stops(self):
+        vans = [r.Vehicle("a", 0, 0, max_stops=2), r.Vehicle("b", 0, 0, max_stops=2)]
+        stops = [r.Stop(i, i) for i in range(1, 5)]
+        for engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+            self.assertEqual(sorted(len(seq) for seq in sequences(solution).values()), [2, 2], engine)

@@ -23,7 +23,10 @@ export class RouteMap extends Component {
                 : null;
         });
         onMounted(() => this.draw());
-        onWillUnmount(() => this.map?.remove());
+        onWillUnmount(() => {
+            this.resizeObserver?.disconnect();
+            this.map?.remove();
+        });
     }
 
     draw() {
@@ -66,12 +69,21 @@ export class RouteMap extends Component {
         if (this.data.end) {
             line.push(this.data.end);
         }
+        const fit = () => {
+            this.map.invalidateSize();
+            if (line.length) {
+                this.map.fitBounds(line, { padding: [20, 20], maxZoom: 15 });
+            } else {
+                this.map.setView([20, 0], 2);
+            }
+        };
         if (line.length) {
             L.polyline(line, { color: "#1f77b4", weight: 3, opacity: 0.8 }).addTo(this.map);
-            this.map.fitBounds(line, { padding: [20, 20], maxZoom: 15 });
-        } else {
-            this.map.setView([20, 0], 2);
         }
+        fit();
+        // the form lays the widget out after it is mounted: fit again once it has its size
+        this.resizeObserver = new ResizeObserver(fit);
+        this.resizeObserver.observe(this.mapRef.el);
     }
 }
 
