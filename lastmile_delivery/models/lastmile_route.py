@@ -41,7 +41,7 @@ class LastmileRoute(models.Model):
         store=True,
         readonly=False,
     )
-    task_ids = fields.One2many("lastmile.delivery.task", "route_id", string="Stops")
+    task_ids = fields.One2many("lastmile.delivery.task", "route_id", string="Deliveries")
     stop_count = fields.Integer(string="Stops", compute="_compute_stop_count", store=True)
     start_time = fields.Datetime(string="Leaves", readonly=True)
     end_time = fields.Datetime(string="Back", readonly=True)
@@ -562,8 +562,12 @@ class LastmileRoute(models.Model):
         stops = self.task_ids.filtered(lambda t: t.state != "cancelled").sorted("sequence")
         return {
             "name": self.name,
-            "start": [start.partner_latitude, start.partner_longitude] if start else None,
-            "end": [end.partner_latitude, end.partner_longitude] if end else None,
+            "start": [start.partner_latitude, start.partner_longitude]
+            if has_coordinates(start.partner_latitude, start.partner_longitude)
+            else None,
+            "end": [end.partner_latitude, end.partner_longitude]
+            if has_coordinates(end.partner_latitude, end.partner_longitude)
+            else None,
             "stops": [
                 {
                     "id": t.id,

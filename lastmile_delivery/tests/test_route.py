@@ -211,3 +211,11 @@ class TestRoutePlanning(LastmileCase):
         self.company.lastmile_plan_time_limit = 1
         result = Planning.action_plan(DAY)
         self.assertIn("stop(s) planned", result["params"]["message"])
+
+    def test_map_data_skips_locations_without_coordinates(self):
+        self.driver.end_partner_id = self._create_customer("Nowhere home")
+        tasks = self._tasks(2, driver_id=self.driver.id)
+        self.plan()
+        data = tasks.route_id.get_route_map_data()
+        self.assertIsNone(data["end"])
+        self.assertTrue(data["start"])

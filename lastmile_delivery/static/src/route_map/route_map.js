@@ -34,7 +34,10 @@ export class RouteMap extends Component {
         if (!this.data || !this.mapRef.el) {
             return;
         }
-        this.map = L.map(this.mapRef.el);
+        this.map = L.map(this.mapRef.el, { zoomAnimation: false, fadeAnimation: false, markerZoomAnimation: false });
+        // a view first: markers added to a map without one are never placed
+        const first = this.data.start || (this.data.stops[0] && [this.data.stops[0].lat, this.data.stops[0].lng]);
+        this.map.setView(first || [20, 0], first ? 13 : 2);
         L.tileLayer(this.data.tile_url, { maxZoom: 19, attribution: escape(this.data.tile_attribution) }).addTo(
             this.map
         );
@@ -81,8 +84,16 @@ export class RouteMap extends Component {
             L.polyline(line, { color: "#1f77b4", weight: 3, opacity: 0.8 }).addTo(this.map);
         }
         fit();
-        // the form lays the widget out after it is mounted: fit again once it has its size
-        this.resizeObserver = new ResizeObserver(fit);
+        // the form lays the widget out after it is mounted: fit again when its size changes
+        let size = "";
+        this.resizeObserver = new ResizeObserver(() => {
+            const rect = this.mapRef.el.getBoundingClientRect();
+            const current = `${Math.round(rect.width)}x${Math.round(rect.height)}`;
+            if (current !== size && rect.width && rect.height) {
+                size = current;
+                fit();
+            }
+        });
         this.resizeObserver.observe(this.mapRef.el);
     }
 }
