@@ -53,6 +53,11 @@ class LastmileRoute(models.Model):
         string="Baseline Distance (km)", digits=(12, 1), readonly=True, help="Same stops in order of entry."
     )
     baseline_duration_min = fields.Float(string="Baseline Duration (min)", digits=(12, 0), readonly=True)
+    baseline_late_count = fields.Integer(
+        string="Baseline Late Stops",
+        readonly=True,
+        help="Stops the order of entry would reach after their window: a shorter baseline may simply be late.",
+    )
     saving_km = fields.Float(string="Saved (km)", compute="_compute_savings", store=True, digits=(12, 1))
     saving_min = fields.Float(string="Saved (min)", compute="_compute_savings", store=True, digits=(12, 0))
     engine = fields.Char(readonly=True)
@@ -392,6 +397,7 @@ class LastmileRoute(models.Model):
                     "planned_duration_min": plan.duration / 60,
                     "baseline_distance_km": baseline.distance / 1000,
                     "baseline_duration_min": baseline.duration / 60,
+                    "baseline_late_count": sum(1 for visit in baseline.visits if visit.late),
                     "engine": solution.engine,
                     "matrix_provider": matrix.provider if matrix is not None else False,
                     "plan_warning": warning or False,

@@ -50,6 +50,7 @@ class TestRoutePlanning(LastmileCase):
             self.assertGreater(route.planned_distance_km, 0)
             self.assertGreaterEqual(route.baseline_duration_min + 0.5, route.planned_duration_min)
             self.assertAlmostEqual(route.saving_min, route.baseline_duration_min - route.planned_duration_min)
+            self.assertGreaterEqual(route.baseline_late_count, 0)
             etas = stops.mapped("eta")
             self.assertEqual(etas, sorted(etas), "ETAs follow the stop order")
             for stop in stops:
