@@ -56,7 +56,7 @@ class LastmileRoute(models.Model):
     baseline_late_count = fields.Integer(
         string="Baseline Late Stops",
         readonly=True,
-        help="Stops the order of entry would reach after their window: a shorter baseline may simply be late.",
+        help="Stops the order of entry would reach after their window: a shorter baseline may be a late one.",
     )
     saving_km = fields.Float(string="Saved (km)", compute="_compute_savings", store=True, digits=(12, 1))
     saving_min = fields.Float(string="Saved (min)", compute="_compute_savings", store=True, digits=(12, 0))
