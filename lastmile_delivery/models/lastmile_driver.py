@@ -57,6 +57,7 @@ class LastmileDriver(models.Model):
         "minimizes cost; when both are 0 it minimizes driving time."
     )
     cost_per_km = fields.Float()
+    currency_id = fields.Many2one(related="company_id.currency_id")
     max_stops = fields.Integer(string="Maximum Stops", help="Most deliveries in a day. 0 means no limit.")
     start_partner_id = fields.Many2one(
         "res.partner",
