@@ -17,58 +17,8 @@ import os
 import random
 import sys
 import time
-from datetime import datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CENTER = (50.8466, 4.3528)  # Brussels, Grand-Place
-DAY = datetime(2030, 1, 8)  # a Tuesday
-
-
-def build(env, n_tasks, n_drivers, seed):
-    rng = random.Random(seed)
-    calendar = env["resource.calendar"].create({"name": "Bench shifts", "tz": "UTC"})
-    depot = env["res.partner"].create(
-        {"name": "Bench depot", "partner_latitude": CENTER[0], "partner_longitude": CENTER[1]}
-    )
-    env["lastmile.driver"].create(
-        [
-            {
-                "name": f"Bench driver {i:02d}",
-                "resource_calendar_id": calendar.id,
-                "on_duty": True,
-                "capacity_weight": 400.0,
-                "start_partner_id": depot.id,
-            }
-            for i in range(n_drivers)
-        ]
-    )
-    partners = env["res.partner"].create(
-        [
-            {
-                "name": f"Bench customer {i:04d}",
-                "partner_latitude": CENTER[0] + rng.uniform(-0.06, 0.06),
-                "partner_longitude": CENTER[1] + rng.uniform(-0.09, 0.09),
-            }
-            for i in range(n_tasks)
-        ]
-    )
-    tasks = env["lastmile.delivery.task"].create(
-        [
-            {
-                "partner_id": partner.id,
-                "partner_shipping_id": partner.id,
-                "window_start": DAY + timedelta(hours=start),
-                "window_end": DAY + timedelta(hours=start + rng.choice([1, 2, 4])),
-                "weight": round(rng.uniform(0.5, 20.0), 1),
-                "priority": "1" if rng.random() < 0.1 else "0",
-            }
-            for partner, start in ((p, rng.randint(8, 13)) for p in partners)
-        ]
-    )
-    env.flush_all()
-    env.invalidate_all()
-    return tasks
+from odoo_day import make_day, open_registry
 
 
 def run_once(registry, n_tasks, n_drivers, seed):
@@ -76,8 +26,18 @@ def run_once(registry, n_tasks, n_drivers, seed):
 
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        env.company.lastmile_auto_dispatch = False
-        tasks = build(env, n_tasks, n_drivers, seed)
+        tasks = make_day(
+            env,
+            n_tasks,
+            n_drivers,
+            random.Random(seed),
+            tz="UTC",
+            capacity=400.0,
+            first_hours=(8, 13),
+            window_hours=[1, 2, 4],
+            max_weight=20.0,
+            urgent_share=0.1,
+        )
         queries = cr.sql_log_count
         start = time.perf_counter()
         tasks.action_dispatch()
@@ -104,14 +64,7 @@ def main():
     parser.add_argument("--db", default=os.environ.get("TEST_DB_NAME") or "lastmile_test")
     args = parser.parse_args()
 
-    config_file = ROOT / ".local" / "odoo.conf"
-    if not config_file.exists():
-        sys.exit("Run `make test` (or `make provision`) first: .local/odoo.conf is missing.")
-    import odoo
-    from odoo.modules.registry import Registry
-
-    odoo.tools.config.parse_config(["-c", str(config_file), "-d", args.db, "--log-level=warn"])
-    registry = Registry(args.db)
+    registry = open_registry(args.db)
     small = run_once(registry, max(args.tasks // 10, 1), args.drivers, seed=1)
     print(json.dumps({"run": "small", **small}))
     runs = []

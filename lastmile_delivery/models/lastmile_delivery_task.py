@@ -10,6 +10,7 @@ from odoo.fields import Domain
 from odoo.tools import SQL, format_datetime
 
 from ..services import dispatch as engine
+from ..services import routing as routing_engine
 from ..services.geo import has_coordinates
 from ..services.geocoding import GeocodingError
 
@@ -607,10 +608,7 @@ class LastmileDeliveryTask(models.Model):
             hours=company.lastmile_weight_hours,
             preference=company.lastmile_weight_preference,
         )
-        travel = engine.TravelModel(
-            road_factor=company.lastmile_road_factor, speed_kmh=company.lastmile_speed_kmh
-        )
-        result = engine.dispatch(task_inputs, driver_inputs, weights, travel)
+        result = engine.dispatch(task_inputs, driver_inputs, weights, company._lastmile_travel_model())
         assigned, unassigned = self._apply_dispatch_result(result, drivers)
         assigned._insert_into_routes()
         return assigned, unassigned
@@ -618,18 +616,19 @@ class LastmileDeliveryTask(models.Model):
     def _insert_into_routes(self):
         """Tasks given to a driver whose route of the day is already planned go to the cheapest
         place of that route (the routing engine's insertion), the rest of the route unchanged."""
-        Route = self.env["lastmile.route"]
-        for (driver, day), tasks in self.grouped(lambda t: (t.driver_id, t.scheduled_date)).items():
-            route = Route.search(
-                [
-                    ("driver_id", "=", driver.id),
-                    ("date", "=", day),
-                    ("state", "in", ["planned", "in_progress"]),
-                ],
-                limit=1,
-            )
-            if route:
-                route._insert_tasks(tasks)
+        if not self:
+            return
+        routes = self.env["lastmile.route"].search(
+            [
+                ("driver_id", "in", self.driver_id.ids),
+                ("date", "in", list(set(self.mapped("scheduled_date")))),
+                ("state", "in", ["planned", "in_progress"]),
+            ]
+        )
+        by_key = {(route.driver_id, route.date): route for route in routes}
+        for key, tasks in self.grouped(lambda t: (t.driver_id, t.scheduled_date)).items():
+            if key in by_key:
+                by_key[key]._insert_tasks(tasks)
 
     def _prepare_dispatch_inputs(self, drivers):
         only, prefer = self.env["lastmile.dispatch.rule"]._match(self, drivers)
@@ -721,6 +720,22 @@ class LastmileDeliveryTask(models.Model):
         if messages:
             tasks = self.browse([task.id for task, _body in messages])
             tasks._message_log_batch(bodies={task.id: body for task, body in messages})
+
+    def _prepare_routing_stop(self, location, origin, **values):
+        """This delivery as a stop of the routing engine (seconds from ``origin``, grams)."""
+        self.ensure_one()
+        return routing_engine.Stop(
+            **{
+                "id": self.id,
+                "location": location,
+                "demand": round(self.weight * 1000),
+                "window_start": max(0, int((self.window_start - origin).total_seconds())),
+                "window_end": max(0, int((self.window_end - origin).total_seconds())),
+                "service": round(self.service_minutes * 60),
+                "priority": int(self.priority or 0),
+                **values,
+            }
+        )
 
     # ------------------------------------------------------------------ state actions
 
@@ -825,10 +840,5 @@ class LastmileDeliveryTask(models.Model):
                 }
                 for d in drivers
             ],
-            "tile_url": self.env["ir.config_parameter"].sudo().get_param("lastmile.map_tile_url")
-            or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-            "tile_attribution": self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("lastmile.map_tile_attribution")
-            or "© OpenStreetMap contributors",
+            **self.env["res.company"]._lastmile_map_tiles(),
         }

@@ -6,6 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..services import dispatch as engine
+from ..services import routing as routing_engine
 from ..services.geo import has_coordinates, haversine_km
 
 
@@ -159,6 +160,26 @@ class LastmileDriver(models.Model):
         # both per second and per meter, times 3,600,000 to stay in integers
         return round(self.cost_per_hour * 1000), round(self.cost_per_km * 3600)
 
+    def _prepare_routing_vehicle(self, start, end, shift_start, shift_end, **values):
+        """This driver as a vehicle of the routing engine: matrix indexes for ``start`` and
+        ``end``, seconds for the shift, grams for the capacity."""
+        self.ensure_one()
+        time_cost, distance_cost = self._routing_costs()
+        return routing_engine.Vehicle(
+            **{
+                "id": self.id,
+                "start": start,
+                "end": end,
+                "capacity": round(self.capacity_weight * 1000),
+                "max_stops": self.max_stops,
+                "shift_start": shift_start,
+                "shift_end": max(shift_end, shift_start),
+                "time_cost": time_cost,
+                "distance_cost": distance_cost,
+                **values,
+            }
+        )
+
     def action_toggle_on_duty(self):
         for driver in self:
             driver.on_duty = not driver.on_duty
@@ -193,10 +214,7 @@ class LastmileDriver(models.Model):
         """Engine inputs: shifts of ``day`` and what is already planned that day, in a constant
         number of queries."""
         shifts = self._get_shifts(day)
-        company = self.company_id[:1] or self.env.company
-        travel = engine.TravelModel(
-            road_factor=company.lastmile_road_factor, speed_kmh=company.lastmile_speed_kmh
-        )
+        travel = (self.company_id[:1] or self.env.company)._lastmile_travel_model()
         planned = self.env["lastmile.delivery.task"].search(
             [
                 ("driver_id", "in", self.ids),

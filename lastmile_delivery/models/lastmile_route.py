@@ -8,11 +8,15 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, format_datetime
 
-from ..services import matrix as matrix_service
 from ..services import routing as engine
 from ..services.geo import has_coordinates
 
 _logger = logging.getLogger(__name__)
+
+
+def seconds_since(origin, moment):
+    """Whole seconds from ``origin`` to ``moment`` (never negative): the engine's time unit."""
+    return max(0, int((moment - origin).total_seconds()))
 
 
 class LastmileRoute(models.Model):
@@ -154,10 +158,6 @@ class LastmileRoute(models.Model):
         return self._notify_summary(summaries)
 
     @api.model
-    def action_plan_today(self):
-        return self._notify_summary([self.plan_routes()])
-
-    @api.model
     def action_replan(self, date=None):
         """Mid-day: stops done or under way stay; new deliveries are inserted; started routes keep
         their stops."""
@@ -192,33 +192,11 @@ class LastmileRoute(models.Model):
         tz = company._lastmile_tz()
         return tz.localize(datetime.combine(day, time.min)).astimezone(pytz.utc).replace(tzinfo=None)
 
-    def _matrix_provider(self, company):
-        params = self.env["ir.config_parameter"].sudo()
-        straight = matrix_service.StraightLineMatrix(company.lastmile_road_factor, company.lastmile_speed_kmh)
-        if (params.get_param("lastmile.matrix_provider") or "straight_line") == "osrm":
-            try:
-                provider = matrix_service.OsrmMatrix(
-                    params.get_param("lastmile.osrm_url") or "",
-                    timeout=float(params.get_param("lastmile.osrm_timeout") or 10),
-                )
-            except matrix_service.MatrixError as error:
-                return straight, str(error)
-            return provider, ""
-        return straight, ""
-
     def _plan(self, company, day, tasks, drivers, time_limit, keep_driver=False):
-        Task = self.env["lastmile.delivery.task"]
         origin = self._day_origin(company, day)
-        now_s = max(0, int((fields.Datetime.now() - origin).total_seconds()))
-
-        def seconds(moment):
-            return max(0, int((moment - origin).total_seconds()))
-
+        now_s = seconds_since(origin, fields.Datetime.now())
         shifts = drivers._get_shifts(day)
-        routes_by_driver = {
-            r.driver_id: r for r in self.search([("driver_id", "in", drivers.ids), ("date", "=", day)])
-        }
-        done_today = Task.search(
+        done_today = self.env["lastmile.delivery.task"].search(
             [
                 ("driver_id", "in", drivers.ids),
                 ("scheduled_date", "=", day),
@@ -226,10 +204,13 @@ class LastmileRoute(models.Model):
             ],
             order="date_delivered desc, id desc",
         )
-        unserved = []
+        last_done = {driver: done[:1] for driver, done in done_today.grouped("driver_id").items()}
         located = tasks.filtered(lambda t: has_coordinates(t.latitude, t.longitude))
-        for task in tasks - located:
-            unserved.append((task, self.env._("Address to check: the delivery has no coordinates.")))
+        unserved = [
+            (task, self.env._("Address to check: the delivery has no coordinates."))
+            for task in tasks - located
+        ]
+        in_transit = located.filtered(lambda t: t.state == "in_transit").grouped("driver_id")
         # points of the matrix: drivers' starts and ends, then the deliveries
         points, index = [], {}
 
@@ -241,17 +222,19 @@ class LastmileRoute(models.Model):
             return index[key]
 
         vehicles, started_drivers = [], set()
-        only_rules, _prefer = self.env["lastmile.dispatch.rule"]._match(located, drivers)
         for driver in drivers:
             intervals = shifts.get(driver.id) or []
             if not intervals:
                 continue
-            shift_start, shift_end = seconds(intervals[0][0]), seconds(intervals[-1][1])
-            in_transit = located.filtered(lambda t, d=driver: t.driver_id == d and t.state == "in_transit")
-            on_road = bool(in_transit) or driver in done_today.driver_id
+            shift_start, shift_end = (
+                seconds_since(origin, intervals[0][0]),
+                seconds_since(origin, intervals[-1][1]),
+            )
+            under_way = in_transit.get(driver, located.browse())
+            on_road = bool(under_way) or driver in last_done
             if on_road and now_s < shift_end:
                 started_drivers.add(driver.id)
-                last = done_today.filtered(lambda t, d=driver: t.driver_id == d)[:1]
+                last = last_done.get(driver)
                 if driver.last_seen and has_coordinates(driver.current_latitude, driver.current_longitude):
                     start = point(driver.current_latitude, driver.current_longitude)
                 elif last and has_coordinates(last.latitude, last.longitude):
@@ -270,23 +253,18 @@ class LastmileRoute(models.Model):
                 if has_coordinates(end_partner.partner_latitude, end_partner.partner_longitude)
                 else None
             )
-            time_cost, distance_cost = driver._routing_costs()
             vehicles.append(
-                engine.Vehicle(
-                    id=driver.id,
-                    start=start,
-                    end=end,
-                    capacity=round(driver.capacity_weight * 1000),
-                    max_stops=driver.max_stops,
-                    shift_start=shift_start,
-                    shift_end=max(shift_end, shift_start),
-                    time_cost=time_cost,
-                    distance_cost=distance_cost,
-                    locked=tuple(in_transit.sorted("sequence").ids) if on_road else (),
+                driver._prepare_routing_vehicle(
+                    start,
+                    end,
+                    shift_start,
+                    shift_end,
+                    locked=tuple(under_way.sorted("sequence").ids) if on_road else (),
                     fixed_start=driver.id in started_drivers,
                 )
             )
         vehicle_ids = {v.id for v in vehicles}
+        only_rules, _prefer = self.env["lastmile.dispatch.rule"]._match(located, drivers)
         stops = []
         for task in located:
             pinned = None
@@ -299,82 +277,40 @@ class LastmileRoute(models.Model):
                 pinned = task.driver_id.id or None
             allowed, _names = only_rules.get(task.id, (None, ()))
             stops.append(
-                engine.Stop(
-                    id=task.id,
-                    location=point(task.latitude, task.longitude),
-                    demand=round(task.weight * 1000),
-                    window_start=seconds(task.window_start),
-                    window_end=seconds(task.window_end),
-                    service=round(task.service_minutes * 60),
-                    priority=int(task.priority or 0),
+                task._prepare_routing_stop(
+                    point(task.latitude, task.longitude),
+                    origin,
                     vehicle_id=pinned,
                     vehicle_ids=tuple(allowed & vehicle_ids)
                     if allowed is not None and pinned is None
                     else None,
                 )
             )
-        provider, warning = self._matrix_provider(company)
-        straight = matrix_service.StraightLineMatrix(company.lastmile_road_factor, company.lastmile_speed_kmh)
-        solution = engine.Solution(engine="none")
-        matrix = None
-        if stops and vehicles:
-            matrix = matrix_service.travel_matrix(points, provider, fallback=straight)
-            warning = warning or matrix.warning
-            problem = engine.Problem(
-                durations=matrix.durations.tolist(),
-                distances=matrix.distances.tolist(),
-                vehicles=vehicles,
-                stops=stops,
-                time_limit=time_limit or company.lastmile_plan_time_limit or 10,
-                seed=1,
-            )
+        matrix = company._lastmile_travel_matrix(points) if stops and vehicles else None
+        problem = engine.Problem(
+            durations=matrix.durations.tolist() if matrix else [],
+            distances=matrix.distances.tolist() if matrix else [],
+            vehicles=vehicles,
+            stops=stops,
+            time_limit=time_limit or company.lastmile_plan_time_limit or 10,
+            seed=1,
+        )
+        if matrix:
             solution = engine.solve(problem)
-        elif stops:
+        else:
+            solution = engine.Solution(engine="none")
             solution.unserved = [
                 engine.Unserved(s.id, engine.REASON_NO_VEHICLE, "no driver on duty works that day")
                 for s in stops
             ]
-        return self._apply_plan(
-            company,
-            day,
-            origin,
-            located,
-            drivers,
-            vehicles,
-            stops,
-            solution,
-            matrix,
-            unserved,
-            warning,
-            routes_by_driver,
-        )
+        return self._apply_plan(company, day, origin, located, drivers, problem, solution, matrix, unserved)
 
-    def _apply_plan(
-        self,
-        company,
-        day,
-        origin,
-        tasks,
-        drivers,
-        vehicles,
-        stops,
-        solution,
-        matrix,
-        unserved,
-        warning,
-        routes,
-    ):
+    def _apply_plan(self, company, day, origin, tasks, drivers, problem, solution, matrix, unserved):
         by_id = {t.id: t for t in tasks}
         drivers_by_id = {d.id: d for d in drivers}
-        vehicles_by_id = {v.id: v for v in vehicles}
-        problem = None
-        if matrix is not None:
-            problem = engine.Problem(
-                durations=matrix.durations.tolist(),
-                distances=matrix.distances.tolist(),
-                vehicles=vehicles,
-                stops=stops,
-            )
+        vehicles_by_id = {v.id: v for v in problem.vehicles}
+        routes = {r.driver_id: r for r in self.search([("driver_id", "in", drivers.ids), ("date", "=", day)])}
+        warning = matrix.warning if matrix else ""
         planned = 0
         touched = self.browse()
         for plan in solution.routes:
@@ -391,15 +327,12 @@ class LastmileRoute(models.Model):
             baseline = engine.schedule(problem, vehicles_by_id[plan.vehicle_id], entry_order)
             route.write(
                 {
-                    "start_time": origin + timedelta(seconds=plan.start_time),
-                    "end_time": origin + timedelta(seconds=plan.end_time),
-                    "planned_distance_km": plan.distance / 1000,
-                    "planned_duration_min": plan.duration / 60,
+                    **route._prepare_plan_values(plan, origin),
                     "baseline_distance_km": baseline.distance / 1000,
                     "baseline_duration_min": baseline.duration / 60,
                     "baseline_late_count": sum(1 for visit in baseline.visits if visit.late),
                     "engine": solution.engine,
-                    "matrix_provider": matrix.provider if matrix is not None else False,
+                    "matrix_provider": matrix.provider,
                     "plan_warning": warning or False,
                 }
             )
@@ -447,8 +380,15 @@ class LastmileRoute(models.Model):
             if task.state == "assigned" and not task.driver_pinned:
                 values.update(driver_id=False, state="new", dispatch_reason=False)
             task.with_context(lastmile_planning=True).write(values)
-            task._message_log(body=self.env._("Not planned: %(reason)s", reason=reason))
             out.append({"task": task.display_name, "reason": reason})
+        if unserved:
+            self.env["lastmile.delivery.task"].browse(
+                [task.id for task, _reason in unserved]
+            )._message_log_batch(
+                bodies={
+                    task.id: self.env._("Not planned: %(reason)s", reason=reason) for task, reason in unserved
+                }
+            )
         # routes of the day that lost all their stops
         stale = self.browse([r.id for r in routes.values()]) - touched
         stale.filtered(lambda r: r.state in ("draft", "planned") and not r.task_ids).unlink()
@@ -475,6 +415,15 @@ class LastmileRoute(models.Model):
             "warning": warning,
         }
 
+    def _prepare_plan_values(self, plan, origin):
+        """Planned totals of an engine route, for this record."""
+        return {
+            "start_time": origin + timedelta(seconds=plan.start_time),
+            "end_time": origin + timedelta(seconds=plan.end_time),
+            "planned_distance_km": plan.distance / 1000,
+            "planned_duration_min": plan.duration / 60,
+        }
+
     def _insert_tasks(self, tasks):
         """Insert ``tasks`` one by one at their cheapest feasible place; a task that fits nowhere
         goes last, flagged late by its ETA."""
@@ -494,45 +443,24 @@ class LastmileRoute(models.Model):
         ]
         points += [(t.latitude, t.longitude) for t in everything]
         location = {t.id: i + 2 for i, t in enumerate(everything)}
-        provider, _warning = self._matrix_provider(company)
-        straight = matrix_service.StraightLineMatrix(company.lastmile_road_factor, company.lastmile_speed_kmh)
-        matrix = matrix_service.travel_matrix(points, provider, fallback=straight)
-
-        def seconds(moment):
-            return max(0, int((moment - origin).total_seconds()))
-
+        matrix = company._lastmile_travel_matrix(points)
         shifts = driver._get_shifts(day).get(driver.id) or []
-        now_s = max(0, int((fields.Datetime.now() - origin).total_seconds()))
-        on_road = self.state == "in_progress"
-        time_cost, distance_cost = driver._routing_costs()
-        vehicle = engine.Vehicle(
-            id=driver.id,
-            start=0,
-            end=1 if has_coordinates(end.partner_latitude, end.partner_longitude) else None,
-            capacity=round(driver.capacity_weight * 1000),
-            shift_start=max(seconds(shifts[0][0]), now_s)
-            if shifts and on_road
-            else (seconds(shifts[0][0]) if shifts else 0),
-            shift_end=seconds(shifts[-1][1]) if shifts else engine.HORIZON,
-            time_cost=time_cost,
-            distance_cost=distance_cost,
+        shift_start = seconds_since(origin, shifts[0][0]) if shifts else 0
+        if shifts and self.state == "in_progress":
+            shift_start = max(shift_start, seconds_since(origin, fields.Datetime.now()))
+        vehicle = driver._prepare_routing_vehicle(
+            0,
+            1 if has_coordinates(end.partner_latitude, end.partner_longitude) else None,
+            shift_start,
+            seconds_since(origin, shifts[-1][1]) if shifts else engine.HORIZON,
             locked=tuple(current.filtered(lambda t: t.state == "in_transit").ids),
+            max_stops=0,  # a dispatch already chose this driver within their stops
         )
         problem = engine.Problem(
             durations=matrix.durations.tolist(),
             distances=matrix.distances.tolist(),
             vehicles=[vehicle],
-            stops=[
-                engine.Stop(
-                    id=t.id,
-                    location=location[t.id],
-                    demand=round(t.weight * 1000),
-                    window_start=seconds(t.window_start),
-                    window_end=seconds(t.window_end),
-                    service=round(t.service_minutes * 60),
-                )
-                for t in everything
-            ],
+            stops=[t._prepare_routing_stop(location[t.id], origin, priority=0) for t in everything],
         )
         sequence = [t.id for t in current if t.id in location]
         for task in tasks.filtered(lambda t: t.id in location and t.id not in sequence):
@@ -549,14 +477,7 @@ class LastmileRoute(models.Model):
             by_id[visit.stop_id].with_context(lastmile_planning=True).write(
                 {"route_id": self.id, "sequence": position, "eta": origin + timedelta(seconds=visit.start)}
             )
-        self.write(
-            {
-                "planned_distance_km": plan.distance / 1000,
-                "planned_duration_min": plan.duration / 60,
-                "start_time": origin + timedelta(seconds=plan.start_time),
-                "end_time": origin + timedelta(seconds=plan.end_time),
-            }
-        )
+        self.write(self._prepare_plan_values(plan, origin))
 
     # ------------------------------------------------------------------ map and sheet
 
@@ -589,12 +510,7 @@ class LastmileRoute(models.Model):
                 for t in stops
                 if has_coordinates(t.latitude, t.longitude)
             ],
-            "tile_url": self.env["ir.config_parameter"].sudo().get_param("lastmile.map_tile_url")
-            or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-            "tile_attribution": self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("lastmile.map_tile_attribution")
-            or "© OpenStreetMap contributors",
+            **self.env["res.company"]._lastmile_map_tiles(),
         }
 
     def _sheet_stops(self):

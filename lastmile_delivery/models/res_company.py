@@ -3,6 +3,12 @@ import pytz
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..services import dispatch as dispatch_service
+from ..services import matrix as matrix_service
+
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
+
 
 class ResCompany(models.Model):
     _inherit = "res.company"
@@ -80,6 +86,41 @@ class ResCompany(models.Model):
                 raise ValidationError(
                     self.env._("The road factor must be at least 1 and the average speed above 0 km/h.")
                 )
+
+    def _lastmile_travel_model(self):
+        """Driving time from straight-line distance, for dispatch estimates."""
+        self.ensure_one()
+        return dispatch_service.TravelModel(
+            road_factor=self.lastmile_road_factor, speed_kmh=self.lastmile_speed_kmh
+        )
+
+    def _lastmile_travel_matrix(self, points):
+        """Travel times and distances between ``points`` from the provider set in the settings;
+        the straight line when it fails, with the reason in ``matrix.warning``."""
+        self.ensure_one()
+        params = self.env["ir.config_parameter"].sudo()
+        straight = matrix_service.StraightLineMatrix(self.lastmile_road_factor, self.lastmile_speed_kmh)
+        provider, warning = straight, ""
+        if (params.get_param("lastmile.matrix_provider") or "straight_line") == "osrm":
+            try:
+                provider = matrix_service.OsrmMatrix(
+                    params.get_param("lastmile.osrm_url") or "",
+                    timeout=float(params.get_param("lastmile.osrm_timeout") or 10),
+                )
+            except matrix_service.MatrixError as error:
+                warning = str(error)
+        matrix = matrix_service.travel_matrix(points, provider, fallback=straight)
+        if warning and not matrix.warning:
+            matrix = matrix_service.Matrix(matrix.durations, matrix.distances, matrix.provider, warning)
+        return matrix
+
+    @api.model
+    def _lastmile_map_tiles(self):
+        params = self.env["ir.config_parameter"].sudo()
+        return {
+            "tile_url": params.get_param("lastmile.map_tile_url") or DEFAULT_TILE_URL,
+            "tile_attribution": params.get_param("lastmile.map_tile_attribution") or DEFAULT_TILE_ATTRIBUTION,
+        }
 
     def _lastmile_tz(self):
         """Time zone of the shop's delivery hours: its address's, else its working calendar's."""

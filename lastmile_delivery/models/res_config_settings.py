@@ -1,6 +1,7 @@
-from odoo import api, fields, models
+from odoo import fields, models
 
 from ..services.geocoding import DEFAULT_NOMINATIM_URL
+from .res_company import DEFAULT_TILE_ATTRIBUTION, DEFAULT_TILE_URL
 
 
 class ResConfigSettings(models.TransientModel):
@@ -55,16 +56,11 @@ class ResConfigSettings(models.TransientModel):
     )
     lastmile_map_tile_url = fields.Char(
         string="Map Tiles URL",
-        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        default=DEFAULT_TILE_URL,
         config_parameter="lastmile.map_tile_url",
     )
     lastmile_map_tile_attribution = fields.Char(
         string="Map Attribution",
-        default="© OpenStreetMap contributors",
+        default=DEFAULT_TILE_ATTRIBUTION,
         config_parameter="lastmile.map_tile_attribution",
     )
-
-    @api.onchange("lastmile_geocoder_timeout")
-    def _onchange_lastmile_geocoder_timeout(self):
-        if self.lastmile_geocoder_timeout and self.lastmile_geocoder_timeout > 60:
-            self.lastmile_geocoder_timeout = 60

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from geopy import exc as geopy_exc
 from geopy.geocoders import GoogleV3, Nominatim
+
+from odoo.tools.lru import LRU
 
 PROVIDERS = ("nominatim", "google")
 DEFAULT_NOMINATIM_URL = "https://nominatim.openstreetmap.org"
@@ -60,34 +61,9 @@ class _RateLimiter:
 _RATE_LIMITER = _RateLimiter()
 
 
-class _Cache:
-    """A small LRU of answers (including "not found"), shared by the workers' threads."""
-
-    def __init__(self, size: int = 2048):
-        self.size = size
-        self._data = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return True, self._data[key]
-            return False, None
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-
-CACHE = _Cache()
+# answers (including "not found") shared by the worker's threads
+CACHE = LRU(2048)
+_MISSING = object()
 
 
 def format_query(street="", street2="", zip_code="", city="", state="", country="") -> str:
@@ -125,8 +101,8 @@ class Geocoder:
         if not query:
             return None
         cache_key = (self._key, query.lower(), country_code.lower())
-        found, cached = CACHE.get(cache_key)
-        if found:
+        cached = CACHE.get(cache_key, _MISSING)
+        if cached is not _MISSING:
             return cached
         _RATE_LIMITER.wait(self._key, self.config.min_delay if self.config.provider == "nominatim" else 0.0)
         kwargs = {"exactly_one": True}
@@ -151,5 +127,5 @@ class Geocoder:
             if location
             else None
         )
-        CACHE.put(cache_key, result)
+        CACHE[cache_key] = result
         return result

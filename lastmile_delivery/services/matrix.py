@@ -11,13 +11,13 @@ Results are integers: seconds and meters. A small cache keeps the matrices of re
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import requests
+
+from odoo.tools.lru import LRU
 
 from .geo import EARTH_RADIUS_KM
 
@@ -103,31 +103,7 @@ class OsrmMatrix:
         )
 
 
-class _MatrixCache:
-    def __init__(self, size: int = 8):
-        self.size = size
-        self._data = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-            return None
-
-    def put(self, key, value):
-        with self._lock:
-            self._data[key] = value
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-    def clear(self):
-        with self._lock:
-            self._data.clear()
-
-
-CACHE = _MatrixCache()
+CACHE = LRU(8)  # the matrices of the last plans
 
 
 def travel_matrix(points, provider, fallback: StraightLineMatrix | None = None) -> Matrix:
@@ -153,5 +129,5 @@ def travel_matrix(points, provider, fallback: StraightLineMatrix | None = None) 
             matrix.durations, matrix.distances, matrix.provider, f"{error} Straight-line estimates used."
         )
         return matrix  # a fallback is not cached: the provider may be back for the next plan
-    CACHE.put(key, matrix)
+    CACHE[key] = matrix
     return matrix

@@ -18,6 +18,7 @@ solver leaves out get one too, so a plan is always returned, possibly partial.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -175,7 +176,6 @@ def _validate(problem: Problem) -> None:
 def _precheck(problem: Problem) -> list[Unserved]:
     """Stops that no vehicle can serve whatever the plan, with the reason."""
     out = []
-    by_id = {s.id: s for s in problem.stops}
     locked = {sid for v in problem.vehicles for sid in v.locked}
     pair_load = {}
     for stop in problem.stops:
@@ -225,7 +225,6 @@ def _precheck(problem: Problem) -> list[Unserved]:
                 )
             )
             unserved.add(other)
-    del by_id
     return out
 
 
@@ -245,7 +244,7 @@ def solve(problem: Problem) -> Solution:
     unserved = _precheck(problem)
     excluded = {u.stop_id for u in unserved}
     stops = [s for s in problem.stops if s.id not in excluded]
-    sub = Problem(**{**problem.__dict__, "stops": stops})
+    sub = dataclasses.replace(problem, stops=stops)
     engine = problem.engine
     if engine == "auto":
         engine = "pyvrp" if pyvrp_can_solve(sub) and _pyvrp_available() else "ortools"
@@ -257,7 +256,18 @@ def solve(problem: Problem) -> Solution:
         solution = _solve_ortools(sub)
     else:
         raise RoutingError(f"unknown engine {engine!r}")
-    solution.unserved = unserved + solution.unserved
+    # whatever the backend left out, and did not explain itself, it dropped
+    accounted = {v.stop_id for route in solution.routes for v in route.visits} | {
+        u.stop_id for u in solution.unserved
+    }
+    dropped = [
+        Unserved(
+            s.id, REASON_DROPPED, "no route has room for it within the time windows, shifts and capacities"
+        )
+        for s in stops
+        if s.id not in accounted
+    ]
+    solution.unserved = unserved + solution.unserved + dropped
     solution.seconds = time.perf_counter() - started
     return solution
 
@@ -524,7 +534,6 @@ def _solve_ortools(problem: Problem) -> Solution:
             Unserved(s.id, REASON_DROPPED, "no plan could be found within the time limit") for s in stops
         ]
         return solution
-    served = set()
     for v_index, vehicle in enumerate(vehicles):
         index = routing.Start(v_index)
         start_time = assignment.Value(time_dim.CumulVar(index))
@@ -535,16 +544,9 @@ def _solve_ortools(problem: Problem) -> Solution:
             sequence.append(stops[node - first_stop].id)
             index = assignment.Value(routing.NextVar(index))
         if sequence:
-            served.update(sequence)
-            route = schedule(problem, vehicle, sequence, start_time if vehicle.on_the_road else None)
-            solution.routes.append(route)
-    solution.unserved = [
-        Unserved(
-            s.id, REASON_DROPPED, "no route has room for it within the time windows, shifts and capacities"
-        )
-        for s in stops
-        if s.id not in served
-    ]
+            solution.routes.append(
+                schedule(problem, vehicle, sequence, start_time if vehicle.on_the_road else None)
+            )
     return solution
 
 
@@ -676,7 +678,6 @@ def _solve_pyvrp(problem: Problem) -> Solution:
         ).best
 
     solution = Solution(engine="pyvrp")
-    served = set()
     available = [list(group) for group in groups.values()]
     for route in best.routes():
         vehicle = available[route.vehicle_type()].pop(0)
@@ -688,13 +689,5 @@ def _solve_pyvrp(problem: Problem) -> Solution:
                 delivery = pairs[activity.idx]
                 sequence.append(delivery.pickup_id if activity.is_pickup() else delivery.id)
         if sequence:
-            served.update(sequence)
             solution.routes.append(schedule(problem, vehicle, sequence))
-    solution.unserved = [
-        Unserved(
-            s.id, REASON_DROPPED, "no route has room for it within the time windows, shifts and capacities"
-        )
-        for s in stops
-        if s.id not in served
-    ]
     return solution
