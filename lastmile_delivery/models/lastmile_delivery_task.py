@@ -241,7 +241,8 @@ class LastmileDeliveryTask(models.Model):
     @api.model
     def _read_group_driver_ids(self, drivers, domain):
         """On the board, every driver on duty has a column, even before their first delivery."""
-        return drivers | self.env["lastmile.driver"].search([("on_duty", "=", True)])
+        # in the drivers' order (by name), not "drivers with deliveries first"
+        return (drivers | self.env["lastmile.driver"].search([("on_duty", "=", True)])).sorted()
 
     @api.model
     def web_read_group(self, domain, groupby, aggregates=(), limit=None, offset=0, order=None, **kwargs):
