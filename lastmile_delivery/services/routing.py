@@ -5,21 +5,31 @@ Two backends behind one interface:
 * **OR-Tools** routing expresses everything this module offers: capacity (on-board load),
   hard or soft time windows, service times, shifts, several vehicles and depots, stops pinned
   to a vehicle, locked route prefixes (stops already done or under way keep their place; a
-  driver on the road starts from where they are, at the current time), pickup-and-delivery
-  pairs, optional stops with a drop penalty, and a warm start from existing routes.
+  driver on the road starts from where they are, at the current time), stops already loaded on
+  a started vehicle (``Stop.required``: served by that vehicle, late if need be, never
+  dropped), pickup-and-delivery pairs, optional stops with a drop penalty, and a warm start
+  from existing routes.
 * **PyVRP** (hybrid genetic search) finds markedly better plans in the same time on what it can
-  express: no pins, no locked prefixes, hard windows only.
+  express: no pins, no locked prefixes, no loaded stops, hard windows only. Asked for a problem
+  it cannot express, it refuses with :class:`RoutingError` rather than ignore a constraint.
 
 ``engine="auto"`` picks PyVRP when the problem fits it, else OR-Tools. All times are integers
 in seconds (or any unit, consistently), distances integers in meters, loads integers.
+
 Before solving, stops that no vehicle can possibly serve are set aside with a reason; stops the
-solver leaves out get one too, so a plan is always returned, possibly partial.
+solver leaves out get one too, so a plan is usually partial rather than empty. Dropping a stop
+always costs more than any vehicle could spend serving it (:func:`drop_penalty`), so a fleet
+with costs serves as many stops as one without. Every plan goes through :func:`check`, which
+shares no code with the backends; a plan that breaks a rule, or no plan at all, comes back as a
+:class:`Solution` with ``error`` set and no routes, so that a caller keeps its previous plan.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
+from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -42,7 +52,7 @@ class Vehicle:
     max_stops: int = 0  # 0: unlimited
     shift_start: int = 0
     shift_end: int = HORIZON
-    # objective weights, per unit of the matrices: minutes of travel by default
+    # objective weights, per unit of the matrices: seconds of working time by default
     time_cost: int = 1
     distance_cost: int = 0
     locked: Sequence[Hashable] = ()  # stop ids that start the route, in this order
@@ -65,14 +75,16 @@ class Stop:
     priority: int = 0  # higher: more important not to drop
     vehicle_id: Hashable | None = None  # pinned vehicle
     vehicle_ids: Sequence[Hashable] | None = None  # or: only these vehicles (dispatch rules)
+    pickup_id: Hashable | None = None  # this stop delivers what stop ``pickup_id`` picked up
+    is_pickup: bool = False
+    # on board the pinned vehicle already: it is served by that vehicle even late (its window
+    # is soft, the lateness reported) and even past the end of the shift; never dropped
+    required: bool = False
 
     def allowed(self, vehicle_id) -> bool:
         if self.vehicle_id is not None:
             return vehicle_id == self.vehicle_id
         return self.vehicle_ids is None or vehicle_id in self.vehicle_ids
-
-    pickup_id: Hashable | None = None  # this stop delivers what stop ``pickup_id`` picked up
-    is_pickup: bool = False
 
 
 @dataclass
@@ -87,6 +99,62 @@ class Problem:
     seed: int = 1
     engine: str = "auto"  # auto, ortools or pyvrp
     initial_routes: dict | None = None  # {vehicle id: [stop ids]} to start the search from
+
+    def must_serve(self, stop: Stop) -> bool:
+        """Stops that are on board or under way: served whatever it costs, never dropped."""
+        return stop.id in self._must_serve_ids
+
+    def soft_window(self, stop: Stop) -> bool:
+        return self.soft_late_penalty is not None or stop.id in self._must_serve_ids
+
+    def carries_work(self, vehicle: Vehicle) -> bool:
+        """A vehicle with stops on board finishes them even past the end of its shift."""
+        return vehicle.id in self._on_board
+
+    def capacity(self, vehicle: Vehicle) -> int:
+        """The vehicle's capacity, or what it already carries when that is more (goods on board
+        are on board): 0 means unlimited."""
+        return max(vehicle.capacity, self._on_board.get(vehicle.id, 0)) if vehicle.capacity else 0
+
+    @functools.cached_property
+    def _must_serve_ids(self) -> frozenset:
+        return frozenset(s.id for s in self.stops if s.required) | {
+            sid for v in self.vehicles for sid in v.locked
+        }
+
+    @functools.cached_property
+    def _on_board(self) -> dict:
+        """{vehicle id: load of the stops it carries already} for vehicles carrying some."""
+        pinned = {s.id: s.vehicle_id for s in self.stops if s.required}
+        pinned.update({sid: v.id for v in self.vehicles for sid in v.locked})
+        loads = {}
+        for stop in self.stops:
+            if stop.id in pinned:
+                delivered = stop.demand if stop.pickup_id is None and not stop.is_pickup else 0
+                loads[pinned[stop.id]] = loads.get(pinned[stop.id], 0) + delivered
+        return loads
+
+    @functools.cached_property
+    def horizon(self) -> int:
+        """A time by which every plan is over: the latest shift end or window end, plus room
+        for the longest trip there and back."""
+        ends = [v.shift_end for v in self.vehicles] + [
+            s.window_end for s in self.stops if s.window_end < HORIZON
+        ]
+        starts = [v.shift_start for v in self.vehicles]
+        return max([*ends, *starts, 0]) + 2 * _largest(self.durations)
+
+    @functools.cached_property
+    def penalty_unit(self) -> int:
+        """More than what serving one more stop can add to any vehicle's cost: its working
+        time is bounded by the horizon, and a detour adds at most two of the longest trips."""
+        span = self.horizon + 2 * _largest(self.durations)
+        longest = _largest(self.distances)
+        return 1 + max([v.time_cost * span + v.distance_cost * 2 * longest for v in self.vehicles] + [span])
+
+
+def _largest(matrix) -> int:
+    return max([max(row) for row in matrix if len(row)] + [1])
 
 
 @dataclass
@@ -123,6 +191,8 @@ class Solution:
     unserved: list = field(default_factory=list)
     engine: str = ""
     seconds: float = 0.0
+    # no plan: why (the search found none, or what it found breaks a rule); routes are empty
+    error: str = ""
 
     @property
     def distance(self) -> int:
@@ -133,12 +203,19 @@ class Solution:
         return sum(route.duration for route in self.routes)
 
     @property
+    def late_visits(self) -> list:
+        """(vehicle id, visit) of every stop served after its window."""
+        return [(route.vehicle_id, visit) for route in self.routes for visit in route.visits if visit.late]
+
+    @property
     def feasible(self) -> bool:
-        return all(visit.late == 0 for route in self.routes for visit in route.visits)
+        """A plan was found, it passed :func:`check`, and it serves every stop on time."""
+        return not self.error and not self.late_visits
 
 
 class RoutingError(Exception):
-    """The problem is malformed (inconsistent sizes, unknown ids)."""
+    """The problem is malformed (inconsistent sizes, unknown ids) or the backend asked for
+    cannot express it."""
 
 
 # ---------------------------------------------------------------------------- checks
@@ -164,6 +241,8 @@ def _validate(problem: Problem) -> None:
             raise RoutingError(f"stop {stop.id}: location {stop.location} is not in the matrix")
         if stop.pickup_id is not None and stop.pickup_id not in known:
             raise RoutingError(f"stop {stop.id}: its pickup {stop.pickup_id} is not a stop")
+        if stop.required and stop.vehicle_id not in vehicle_ids:
+            raise RoutingError(f"stop {stop.id}: a stop on board must be pinned to one of the vehicles")
     for vehicle in problem.vehicles:
         for loc in (vehicle.start, vehicle.end):
             if loc is not None and not 0 <= loc < n:
@@ -175,23 +254,19 @@ def _validate(problem: Problem) -> None:
 
 def _precheck(problem: Problem) -> list[Unserved]:
     """Stops that no vehicle can serve whatever the plan, with the reason."""
-    out = []
-    locked = {sid for v in problem.vehicles for sid in v.locked}
-    pair_load = {}
-    for stop in problem.stops:
-        if stop.pickup_id is not None:
-            pair_load[stop.pickup_id] = stop.demand
     if not problem.vehicles:
         return [Unserved(s.id, REASON_NO_VEHICLE, "no vehicle is available") for s in problem.stops]
+    out = []
+    pair_load = {stop.pickup_id: stop.demand for stop in problem.stops if stop.pickup_id is not None}
     for stop in problem.stops:
-        if stop.id in locked:
+        if problem.must_serve(stop):
             continue
         vehicles = [v for v in problem.vehicles if stop.allowed(v.id)]
         if not vehicles:
             out.append(Unserved(stop.id, REASON_VEHICLE, "none of the vehicles it may go with is available"))
             continue
         load = pair_load.get(stop.id, stop.demand)
-        capacities = [v.capacity for v in vehicles]
+        capacities = [problem.capacity(v) for v in vehicles]
         if load and all(capacities) and load > max(capacities):
             out.append(
                 Unserved(
@@ -201,16 +276,7 @@ def _precheck(problem: Problem) -> list[Unserved]:
                 )
             )
             continue
-        reachable = False
-        for v in vehicles:
-            earliest = max(v.shift_start + problem.durations[v.start][stop.location], stop.window_start)
-            back = problem.durations[stop.location][v.end] if v.end is not None else 0
-            if (problem.soft_late_penalty is not None or earliest <= stop.window_end) and (
-                earliest + stop.service + back <= v.shift_end
-            ):
-                reachable = True
-                break
-        if not reachable:
+        if not any(_reachable(problem, v, stop) for v in vehicles):
             out.append(
                 Unserved(stop.id, REASON_WINDOW, "no vehicle can reach it within its time window and shift")
             )
@@ -228,17 +294,137 @@ def _precheck(problem: Problem) -> list[Unserved]:
     return out
 
 
+def _reachable(problem: Problem, vehicle: Vehicle, stop: Stop) -> bool:
+    """Whether the vehicle, going straight there at the start of its shift, serves the stop in
+    its window and is back in time."""
+    earliest = max(vehicle.shift_start + problem.durations[vehicle.start][stop.location], stop.window_start)
+    back = problem.durations[stop.location][vehicle.end] if vehicle.end is not None else 0
+    on_time = problem.soft_late_penalty is not None or earliest <= stop.window_end
+    return on_time and earliest + stop.service + back <= vehicle.shift_end
+
+
+def check(problem: Problem, solution: Solution) -> list[str]:
+    """Every rule a plan must keep, checked from the routes' sequences and start times alone
+    (no code shared with the backends). Returns the violations, an empty list for a good plan.
+
+    Rules: each stop is served once or reported unserved once, never both; stops on board or
+    under way are served by their vehicle, locked ones first and in order; a vehicle drives one
+    route, of stops it may serve, within its capacity, its maximum stops and its shift (a
+    vehicle with stops on board may finish late); service starts within each window unless
+    lateness is allowed for that stop; pickups come before their delivery, on the same route.
+    """
+    errors = []
+    stops = {s.id: s for s in problem.stops}
+    vehicles = {v.id: v for v in problem.vehicles}
+    served = [visit.stop_id for route in solution.routes for visit in route.visits]
+    unserved = [u.stop_id for u in solution.unserved]
+    for stop_id, count in Counter(served).items():
+        if count > 1:
+            errors.append(f"stop {stop_id} is visited {count} times")
+    for stop_id, count in Counter(unserved).items():
+        if count > 1:
+            errors.append(f"stop {stop_id} is reported unserved {count} times")
+    for stop_id in set(served) & set(unserved):
+        errors.append(f"stop {stop_id} is both served and reported unserved")
+    for stop_id in (set(served) | set(unserved)) - set(stops):
+        errors.append(f"stop {stop_id} is not a stop of the problem")
+    for stop_id in set(stops) - set(served) - set(unserved):
+        errors.append(f"stop {stop_id} is neither served nor reported unserved")
+    for vehicle_id, count in Counter(route.vehicle_id for route in solution.routes).items():
+        if count > 1:
+            errors.append(f"vehicle {vehicle_id} drives {count} routes")
+    for stop in problem.stops:
+        if problem.must_serve(stop) and stop.id in unserved:
+            errors.append(f"stop {stop.id} is on board or under way but left out")
+    for route in solution.routes:
+        vehicle = vehicles.get(route.vehicle_id)
+        if vehicle is None:
+            errors.append(f"route of unknown vehicle {route.vehicle_id}")
+            continue
+        sequence = [visit.stop_id for visit in route.visits if visit.stop_id in stops]
+        errors += _check_route(problem, vehicle, [stops[sid] for sid in sequence], route.start_time)
+    for vehicle in problem.vehicles:
+        route = next((r for r in solution.routes if r.vehicle_id == vehicle.id), None)
+        sequence = [visit.stop_id for visit in route.visits] if route else []
+        if list(vehicle.locked) != sequence[: len(vehicle.locked)]:
+            errors.append(
+                f"vehicle {vehicle.id}: its stops under way {list(vehicle.locked)} do not start its route"
+            )
+    return errors
+
+
+def _check_route(problem: Problem, vehicle: Vehicle, stops: list[Stop], start_time: int) -> list[str]:
+    errors = []
+    name = f"vehicle {vehicle.id}"
+    dur = problem.durations
+    if start_time < vehicle.shift_start or (vehicle.on_the_road and start_time != vehicle.shift_start):
+        errors.append(f"{name} leaves at {start_time}, its shift starts at {vehicle.shift_start}")
+    if vehicle.max_stops and len(stops) > vehicle.max_stops:
+        errors.append(f"{name} serves {len(stops)} stops, at most {vehicle.max_stops}")
+    position = {stop.id: i for i, stop in enumerate(stops)}
+    pair_demand = {s.pickup_id: s.demand for s in problem.stops if s.pickup_id is not None}
+    load = sum(s.demand for s in stops if s.pickup_id is None and not s.is_pickup)
+    peak, now, here = load, start_time, vehicle.start
+    for stop in stops:
+        if not stop.allowed(vehicle.id):
+            errors.append(f"{name} may not serve stop {stop.id}")
+        if stop.pickup_id is not None and position.get(stop.pickup_id, len(stops)) > position[stop.id]:
+            errors.append(
+                f"{name}: stop {stop.id} is delivered without its pickup {stop.pickup_id} before it"
+            )
+        if stop.is_pickup and not any(s.pickup_id == stop.id for s in stops):
+            errors.append(f"{name}: pickup {stop.id} without its delivery on the same route")
+        begin = max(now + dur[here][stop.location], stop.window_start)
+        if begin > stop.window_end and not problem.soft_window(stop):
+            errors.append(
+                f"{name} serves stop {stop.id} at {begin}, after its window ends ({stop.window_end})"
+            )
+        load += pair_demand.get(stop.id, stop.demand) if stop.is_pickup else -stop.demand
+        peak = max(peak, load)
+        now, here = begin + stop.service, stop.location
+    end = now + (dur[here][vehicle.end] if vehicle.end is not None else 0)
+    if end > vehicle.shift_end and not problem.carries_work(vehicle):
+        errors.append(f"{name} is back at {end}, after its shift ends ({vehicle.shift_end})")
+    capacity = problem.capacity(vehicle)
+    if capacity and peak > capacity:
+        errors.append(f"{name} carries {peak}, more than its capacity {capacity}")
+    return errors
+
+
+# ---------------------------------------------------------------------------- costs
+
+
+def drop_penalty(problem: Problem, stop: Stop) -> int:
+    """What leaving ``stop`` out costs: more than any vehicle would spend serving it, whatever
+    the vehicles' costs per hour and per km, so a stop that fits somewhere is always served;
+    more again for urgent stops."""
+    return problem.penalty_unit * (1 + max(stop.priority, 0))
+
+
+def _must_serve_weight(problem: Problem) -> int:
+    """Cost of a second of lateness of a stop on board (and of overtime of its vehicle): above
+    any drop penalty, so no new stop is taken on at the price of making loaded ones later."""
+    top = max([max(s.priority, 0) for s in problem.stops] + [0])
+    return problem.penalty_unit * (2 + top)
+
+
+# ---------------------------------------------------------------------------- solve
+
+
 def pyvrp_can_solve(problem: Problem) -> bool:
     return (
         problem.soft_late_penalty is None
         and not any(v.on_the_road for v in problem.vehicles)
-        and not any(s.vehicle_id is not None or s.vehicle_ids is not None for s in problem.stops)
+        and not any(
+            s.vehicle_id is not None or s.vehicle_ids is not None or s.required for s in problem.stops
+        )
         and not problem.initial_routes
     )
 
 
 def solve(problem: Problem) -> Solution:
-    """Plan the routes; never raises for infeasibility (unserved stops carry a reason)."""
+    """Plan the routes. Infeasible stops come back unserved with a reason; when no plan is
+    found, or the plan found breaks a rule, the solution carries ``error`` and no routes."""
     _validate(problem)
     started = time.perf_counter()
     unserved = _precheck(problem)
@@ -248,14 +434,22 @@ def solve(problem: Problem) -> Solution:
     engine = problem.engine
     if engine == "auto":
         engine = "pyvrp" if pyvrp_can_solve(sub) and _pyvrp_available() else "ortools"
+    if engine == "pyvrp" and not pyvrp_can_solve(sub):
+        raise RoutingError(
+            "PyVRP cannot express pinned stops, allowed vehicles, stops on board or under way, soft "
+            "windows or a warm start: use the 'ortools' or 'auto' engine for this problem."
+        )
     if not stops or not problem.vehicles:
         solution = Solution(routes=[], engine=engine)
     elif engine == "pyvrp":
         solution = _solve_pyvrp(sub)
     elif engine == "ortools":
-        solution = _solve_ortools(sub)
+        solution = _OrToolsModel(sub).solve()
     else:
         raise RoutingError(f"unknown engine {engine!r}")
+    solution.seconds = time.perf_counter() - started
+    if solution.error:
+        return solution
     # whatever the backend left out, and did not explain itself, it dropped
     accounted = {v.stop_id for route in solution.routes for v in route.visits} | {
         u.stop_id for u in solution.unserved
@@ -268,7 +462,13 @@ def solve(problem: Problem) -> Solution:
         if s.id not in accounted
     ]
     solution.unserved = unserved + solution.unserved + dropped
-    solution.seconds = time.perf_counter() - started
+    violations = check(problem, solution)
+    if violations:
+        return Solution(
+            engine=solution.engine,
+            seconds=solution.seconds,
+            error=f"the {solution.engine} plan breaks {len(violations)} rule(s), first: {violations[0]}",
+        )
     return solution
 
 
@@ -346,12 +546,14 @@ def best_insertion(problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashab
     if not stop.allowed(vehicle.id):
         return None
     start = len([sid for sid in sequence if sid in set(vehicle.locked)])
-    current = schedule(problem, vehicle, sequence, vehicle.shift_start if vehicle.on_the_road else None)
+    start_time = vehicle.shift_start if vehicle.on_the_road else None
+    current = schedule(problem, vehicle, sequence, start_time)
     late_before = sum(v.late for v in current.visits)
+    capacity = problem.capacity(vehicle)
     best = None
     for position in range(start, len(sequence) + 1):
         candidate = [*sequence[:position], stop_id, *sequence[position:]]
-        route = schedule(problem, vehicle, candidate, vehicle.shift_start if vehicle.on_the_road else None)
+        route = schedule(problem, vehicle, candidate, start_time)
         if sum(v.late for v in route.visits) > late_before or route.end_time > max(
             vehicle.shift_end, current.end_time
         ):
@@ -361,7 +563,7 @@ def best_insertion(problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashab
             for sid in candidate
             if by_id[sid].pickup_id is None and not by_id[sid].is_pickup
         )
-        if vehicle.capacity and max([leaving, *(v.load for v in route.visits)]) > vehicle.capacity:
+        if capacity and max([leaving, *(v.load for v in route.visits)]) > capacity:
             continue
         cost = vehicle.time_cost * route.duration + vehicle.distance_cost * route.distance
         if best is None or cost < best[0]:
@@ -372,182 +574,220 @@ def best_insertion(problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashab
 # ---------------------------------------------------------------------------- OR-Tools
 
 
-def _solve_ortools(problem: Problem) -> Solution:
-    from ortools.constraint_solver import pywrapcp, routing_enums_pb2  # noqa: PLC0415
+class _OrToolsModel:
+    """The problem as an OR-Tools routing model: nodes are the distinct depot locations, an
+    "open end" when a route may end anywhere, then one node per stop."""
 
-    vehicles, stops = list(problem.vehicles), list(problem.stops)
-    dur, dist = problem.durations, problem.distances
-    # nodes: one per distinct depot location, one "open end", then one per stop
-    depot_locs = sorted({v.start for v in vehicles} | {v.end for v in vehicles if v.end is not None})
-    # an "open end" node only when a route may end anywhere: OR-Tools must visit every node
-    # that is neither a start, an end nor optional
-    needs_open_end = any(v.end is None for v in vehicles)
-    node_loc = list(depot_locs) + ([None] if needs_open_end else []) + [s.location for s in stops]
-    open_end = len(depot_locs)
-    first_stop = open_end + (1 if needs_open_end else 0)
-    depot_node = {loc: i for i, loc in enumerate(depot_locs)}
-    stop_node = {s.id: first_stop + i for i, s in enumerate(stops)}
-    service = [0] * first_stop + [s.service for s in stops]
-    n = len(node_loc)
+    def __init__(self, problem: Problem):
+        from ortools.constraint_solver import pywrapcp  # noqa: PLC0415
 
-    def arc(matrix, i, j):
-        if node_loc[i] is None or node_loc[j] is None:
-            return 0
-        return matrix[node_loc[i]][node_loc[j]]
-
-    travel = [[arc(dur, i, j) for j in range(n)] for i in range(n)]
-    time_matrix = [[travel[i][j] + service[i] for j in range(n)] for i in range(n)]
-    starts = [depot_node[v.start] for v in vehicles]
-    ends = [depot_node[v.end] if v.end is not None else open_end for v in vehicles]
-    manager = pywrapcp.RoutingIndexManager(n, len(vehicles), starts, ends)
-    routing = pywrapcp.RoutingModel(manager)
-
-    # arc costs: travel time by default, or each vehicle's weights of time and distance
-    cost_callbacks = {}
-    distance_node = None
-    for v_index, vehicle in enumerate(vehicles):
-        key = (vehicle.time_cost, vehicle.distance_cost)
-        if key not in cost_callbacks:
-            if key == (1, 0):
-                matrix = travel
-            else:
-                if distance_node is None:
-                    distance_node = [[arc(dist, i, j) for j in range(n)] for i in range(n)]
-                matrix = [
-                    [
-                        vehicle.time_cost * travel[i][j] + vehicle.distance_cost * distance_node[i][j]
-                        for j in range(n)
-                    ]
-                    for i in range(n)
-                ]
-            cost_callbacks[key] = routing.RegisterTransitMatrix(matrix)
-        routing.SetArcCostEvaluatorOfVehicle(cost_callbacks[key], v_index)
-
-    horizon = max(
-        [v.shift_end for v in vehicles] + [s.window_end for s in stops if s.window_end < HORIZON] + [0]
-    )
-    horizon = max(horizon, max(v.shift_start for v in vehicles)) + max(max(map(max, time_matrix)), 1) * 2
-    time_cb = routing.RegisterTransitMatrix(time_matrix)
-    routing.AddDimension(time_cb, horizon, horizon, False, "Time")
-    time_dim = routing.GetDimensionOrDie("Time")
-
-    # load on board: start loaded with the depot deliveries (start cumul free), pairs in between
-    pair_of_pickup = {s.pickup_id: s for s in stops if s.pickup_id is not None}
-    demands = [0] * n
-    for stop in stops:
-        node = stop_node[stop.id]
-        demands[node] = pair_of_pickup[stop.id].demand if stop.id in pair_of_pickup else -stop.demand
-    big = sum(abs(d) for d in demands) + 1
-    capacities = [v.capacity or big for v in vehicles]
-    if any(demands):
-        demand_cb = routing.RegisterUnaryTransitVector(demands)
-        routing.AddDimensionWithVehicleCapacity(demand_cb, 0, capacities, False, "Load")
-        load_dim = routing.GetDimensionOrDie("Load")
-        for v_index in range(len(vehicles)):
-            load_dim.CumulVar(routing.End(v_index)).SetRange(0, capacities[v_index])
-
-    if any(v.max_stops for v in vehicles):
-        count_cb = routing.RegisterUnaryTransitVector([0] * first_stop + [1] * len(stops))
-        routing.AddDimensionWithVehicleCapacity(
-            count_cb, 0, [v.max_stops or len(stops) for v in vehicles], True, "Stops"
+        self.problem = problem
+        self.vehicles, self.stops = list(problem.vehicles), list(problem.stops)
+        depot_locs = sorted(
+            {v.start for v in self.vehicles} | {v.end for v in self.vehicles if v.end is not None}
         )
+        # an "open end" node only when a route may end anywhere: OR-Tools must visit every node
+        # that is neither a start, an end nor optional
+        needs_open_end = any(v.end is None for v in self.vehicles)
+        self.node_loc = (
+            list(depot_locs) + ([None] if needs_open_end else []) + [s.location for s in self.stops]
+        )
+        open_end = len(depot_locs)
+        self.first_stop = open_end + (1 if needs_open_end else 0)
+        self.stop_node = {s.id: self.first_stop + i for i, s in enumerate(self.stops)}
+        self.n = len(self.node_loc)
+        depot_node = {loc: i for i, loc in enumerate(depot_locs)}
+        starts = [depot_node[v.start] for v in self.vehicles]
+        ends = [depot_node[v.end] if v.end is not None else open_end for v in self.vehicles]
+        self.manager = pywrapcp.RoutingIndexManager(self.n, len(self.vehicles), starts, ends)
+        self.routing = pywrapcp.RoutingModel(self.manager)
+        self.travel = self._node_matrix(problem.durations)
+        self.horizon = problem.horizon
+        self.must_serve_weight = _must_serve_weight(problem)
 
-    locked = {sid for v in vehicles for sid in v.locked}
-    max_travel = max(max(map(max, travel)), 1)
-    for stop in stops:
-        index = manager.NodeToIndex(stop_node[stop.id])
-        cumul = time_dim.CumulVar(index)
-        soft = problem.soft_late_penalty is not None or stop.id in locked
-        if soft:
-            cumul.SetRange(min(stop.window_start, horizon), horizon)
-            if stop.window_end < horizon:
-                time_dim.SetCumulVarSoftUpperBound(index, stop.window_end, problem.soft_late_penalty or 1000)
-        else:
-            cumul.SetRange(stop.window_start, min(stop.window_end, horizon))
-        if stop.vehicle_id is not None or stop.vehicle_ids is not None:
-            allowed = [i for i, v in enumerate(vehicles) if stop.allowed(v.id)]
-            # -1 keeps the stop droppable (the Span-based SetAllowedVehiclesForIndex fails in
-            # this OR-Tools build's Python bindings)
-            routing.VehicleVar(index).SetValues([-1, *allowed])
-        if stop.id not in locked and stop.pickup_id is None:
-            penalty = 100 * max_travel * (1 + max(stop.priority, 0))
-            routing.AddDisjunction([index], penalty)
-    solver = routing.solver()
-    for stop in stops:
-        if stop.pickup_id is not None:
-            pickup = manager.NodeToIndex(stop_node[stop.pickup_id])
-            delivery = manager.NodeToIndex(stop_node[stop.id])
-            routing.AddPickupAndDelivery(pickup, delivery)
-            solver.Add(routing.VehicleVar(pickup) == routing.VehicleVar(delivery))
-            solver.Add(routing.ActiveVar(pickup) == routing.ActiveVar(delivery))
-            solver.Add(time_dim.CumulVar(pickup) <= time_dim.CumulVar(delivery))
-            if stop.id not in locked:
-                # one disjunction for the pair's delivery; its pickup follows through ActiveVar
-                routing.AddDisjunction([delivery], 100 * max_travel * (1 + max(stop.priority, 0)))
-    for v_index, vehicle in enumerate(vehicles):
-        start_cumul = time_dim.CumulVar(routing.Start(v_index))
-        end_cumul = time_dim.CumulVar(routing.End(v_index))
-        latest = max(vehicle.shift_start, vehicle.shift_end)
-        if vehicle.on_the_road:
-            start_cumul.SetRange(vehicle.shift_start, vehicle.shift_start)
-            # what is under way finishes even if it runs over the shift
-            end_cumul.SetRange(vehicle.shift_start, horizon if vehicle.locked else latest)
-        else:
-            start_cumul.SetRange(vehicle.shift_start, latest)
-            end_cumul.SetRange(vehicle.shift_start, latest)
-            routing.AddVariableMaximizedByFinalizer(start_cumul)  # leave as late as useful
-        routing.AddVariableMinimizedByFinalizer(end_cumul)
-        if vehicle.time_cost:
-            # the driver's working time (driving, waiting, serving) counts, not only the driving
-            time_dim.SetSpanCostCoefficientForVehicle(vehicle.time_cost, v_index)
+    def _node_matrix(self, matrix):
+        loc = self.node_loc
+        return [
+            [0 if loc[i] is None or loc[j] is None else matrix[loc[i]][loc[j]] for j in range(self.n)]
+            for i in range(self.n)
+        ]
 
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    params.time_limit.FromMilliseconds(max(int(problem.time_limit * 1000), 10))
-    if problem.iteration_limit:
-        params.solution_limit = problem.iteration_limit
-    # the metaheuristic is ignored unless the model is closed with these parameters before
-    # locks or initial routes are read
-    routing.CloseModelWithParameters(params)
-    locks = [[manager.NodeToIndex(stop_node[sid]) for sid in v.locked] for v in vehicles]
-    assignment = None
-    if any(locks):
-        routing.ApplyLocksToAllVehicles(locks, False)
-    if problem.initial_routes:
-        routes = [
-            [
-                manager.NodeToIndex(stop_node[sid])
-                for sid in problem.initial_routes.get(v.id, [])
-                if sid in stop_node
-            ]
-            for v in vehicles
-        ]
-        initial = routing.ReadAssignmentFromRoutes(routes, True)
-        if initial:
-            assignment = routing.SolveFromAssignmentWithParameters(initial, params)
-    if assignment is None:
-        assignment = routing.SolveWithParameters(params)
-    solution = Solution(engine="ortools")
-    if assignment is None:
-        solution.unserved = [
-            Unserved(s.id, REASON_DROPPED, "no plan could be found within the time limit") for s in stops
-        ]
-        return solution
-    for v_index, vehicle in enumerate(vehicles):
-        index = routing.Start(v_index)
-        start_time = assignment.Value(time_dim.CumulVar(index))
-        sequence = []
-        index = assignment.Value(routing.NextVar(index))
-        while not routing.IsEnd(index):
-            node = manager.IndexToNode(index)
-            sequence.append(stops[node - first_stop].id)
-            index = assignment.Value(routing.NextVar(index))
-        if sequence:
-            solution.routes.append(
-                schedule(problem, vehicle, sequence, start_time if vehicle.on_the_road else None)
+    def _index(self, stop_id):
+        return self.manager.NodeToIndex(self.stop_node[stop_id])
+
+    def solve(self) -> Solution:
+        self._add_arc_costs()
+        self._add_time()
+        self._add_load()
+        self._add_stop_count()
+        self._add_stops()
+        self._add_pairs()
+        self._add_shifts()
+        assignment = self._search()
+        if assignment is None:
+            return Solution(
+                engine="ortools",
+                error=f"OR-Tools found no plan within {self.problem.time_limit:g} s "
+                f"(status {self.routing.status()})",
             )
-    return solution
+        return self._read(assignment)
+
+    def _add_arc_costs(self):
+        """Travel time by default, or each vehicle's weights of time and distance."""
+        callbacks, distance = {}, None
+        for v_index, vehicle in enumerate(self.vehicles):
+            key = (vehicle.time_cost, vehicle.distance_cost)
+            if key not in callbacks:
+                if key == (1, 0):
+                    matrix = self.travel
+                else:
+                    distance = distance or self._node_matrix(self.problem.distances)
+                    matrix = [
+                        [
+                            vehicle.time_cost * t + vehicle.distance_cost * d
+                            for t, d in zip(trow, drow, strict=True)
+                        ]
+                        for trow, drow in zip(self.travel, distance, strict=True)
+                    ]
+                callbacks[key] = self.routing.RegisterTransitMatrix(matrix)
+            self.routing.SetArcCostEvaluatorOfVehicle(callbacks[key], v_index)
+
+    def _add_time(self):
+        service = [0] * self.first_stop + [s.service for s in self.stops]
+        time_matrix = [[t + service[i] for t in row] for i, row in enumerate(self.travel)]
+        callback = self.routing.RegisterTransitMatrix(time_matrix)
+        self.routing.AddDimension(callback, self.horizon, self.horizon, False, "Time")
+        self.time = self.routing.GetDimensionOrDie("Time")
+
+    def _add_load(self):
+        """Load on board: vehicles leave loaded with the depot deliveries (start cumul free);
+        pairs load at the pickup."""
+        pair_of_pickup = {s.pickup_id: s for s in self.stops if s.pickup_id is not None}
+        demands = [0] * self.n
+        for stop in self.stops:
+            pair = pair_of_pickup.get(stop.id)
+            demands[self.stop_node[stop.id]] = pair.demand if pair else -stop.demand
+        if not any(demands):
+            return
+        big = sum(abs(d) for d in demands) + 1
+        capacities = [self.problem.capacity(v) or big for v in self.vehicles]
+        callback = self.routing.RegisterUnaryTransitVector(demands)
+        self.routing.AddDimensionWithVehicleCapacity(callback, 0, capacities, False, "Load")
+        load = self.routing.GetDimensionOrDie("Load")
+        for v_index, capacity in enumerate(capacities):
+            load.CumulVar(self.routing.End(v_index)).SetRange(0, capacity)
+
+    def _add_stop_count(self):
+        if not any(v.max_stops for v in self.vehicles):
+            return
+        callback = self.routing.RegisterUnaryTransitVector([0] * self.first_stop + [1] * len(self.stops))
+        limits = [v.max_stops or len(self.stops) for v in self.vehicles]
+        self.routing.AddDimensionWithVehicleCapacity(callback, 0, limits, True, "Stops")
+
+    def _add_stops(self):
+        """Windows (hard, or soft with a lateness cost), allowed vehicles, and the drop penalty
+        of the optional stops."""
+        problem, horizon = self.problem, self.horizon
+        positions = {v.id: i for i, v in enumerate(self.vehicles)}
+        for stop in self.stops:
+            index = self._index(stop.id)
+            cumul = self.time.CumulVar(index)
+            must_serve = problem.must_serve(stop)
+            if problem.soft_window(stop):
+                cumul.SetRange(min(stop.window_start, horizon), horizon)
+                if stop.window_end < horizon:
+                    weight = self.must_serve_weight if must_serve else problem.soft_late_penalty
+                    self.time.SetCumulVarSoftUpperBound(index, stop.window_end, weight)
+            else:
+                cumul.SetRange(stop.window_start, min(stop.window_end, horizon))
+            if stop.vehicle_id is not None or stop.vehicle_ids is not None:
+                allowed = [positions[v.id] for v in self.vehicles if stop.allowed(v.id)]
+                # -1 keeps an optional stop droppable (the Span-based SetAllowedVehiclesForIndex
+                # fails in this OR-Tools build's Python bindings)
+                self.routing.VehicleVar(index).SetValues(allowed if must_serve else [-1, *allowed])
+            if not must_serve and stop.pickup_id is None:
+                self.routing.AddDisjunction([index], drop_penalty(problem, stop))
+
+    def _add_pairs(self):
+        solver = self.routing.solver()
+        for stop in self.stops:
+            if stop.pickup_id is None:
+                continue
+            pickup, delivery = self._index(stop.pickup_id), self._index(stop.id)
+            self.routing.AddPickupAndDelivery(pickup, delivery)
+            solver.Add(self.routing.VehicleVar(pickup) == self.routing.VehicleVar(delivery))
+            solver.Add(self.routing.ActiveVar(pickup) == self.routing.ActiveVar(delivery))
+            solver.Add(self.time.CumulVar(pickup) <= self.time.CumulVar(delivery))
+            if not self.problem.must_serve(stop):
+                # one disjunction for the pair's delivery; its pickup follows through ActiveVar
+                self.routing.AddDisjunction([delivery], drop_penalty(self.problem, stop))
+
+    def _add_shifts(self):
+        """Shifts, and working time in the objective. A vehicle on the road starts now from
+        where it is; one with stops on board may finish late, at a cost above any drop."""
+        for v_index, vehicle in enumerate(self.vehicles):
+            start = self.time.CumulVar(self.routing.Start(v_index))
+            end = self.time.CumulVar(self.routing.End(v_index))
+            latest = max(vehicle.shift_start, vehicle.shift_end)
+            if vehicle.on_the_road:
+                start.SetRange(vehicle.shift_start, vehicle.shift_start)
+            else:
+                start.SetRange(vehicle.shift_start, latest)
+                self.routing.AddVariableMaximizedByFinalizer(start)  # leave as late as useful
+            if self.problem.carries_work(vehicle):
+                end.SetRange(vehicle.shift_start, self.horizon)
+                self.time.SetCumulVarSoftUpperBound(self.routing.End(v_index), latest, self.must_serve_weight)
+            else:
+                end.SetRange(vehicle.shift_start, latest)
+            self.routing.AddVariableMinimizedByFinalizer(end)
+            if vehicle.time_cost:
+                # the driver's working time (driving, waiting, serving) counts, not only the driving
+                self.time.SetSpanCostCoefficientForVehicle(vehicle.time_cost, v_index)
+
+    def _search(self):
+        from ortools.constraint_solver import pywrapcp, routing_enums_pb2  # noqa: PLC0415
+
+        params = pywrapcp.DefaultRoutingSearchParameters()
+        params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+        params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+        params.time_limit.FromMilliseconds(max(int(self.problem.time_limit * 1000), 10))
+        if self.problem.iteration_limit:
+            params.solution_limit = self.problem.iteration_limit
+        # the metaheuristic is ignored unless the model is closed with these parameters before
+        # locks or initial routes are read
+        self.routing.CloseModelWithParameters(params)
+        locks = [[self._index(sid) for sid in v.locked] for v in self.vehicles]
+        if any(locks):
+            self.routing.ApplyLocksToAllVehicles(locks, False)
+        if self.problem.initial_routes:
+            routes = [
+                [
+                    self._index(sid)
+                    for sid in self.problem.initial_routes.get(v.id, [])
+                    if sid in self.stop_node
+                ]
+                for v in self.vehicles
+            ]
+            initial = self.routing.ReadAssignmentFromRoutes(routes, True)
+            if initial:
+                return self.routing.SolveFromAssignmentWithParameters(initial, params)
+        return self.routing.SolveWithParameters(params)
+
+    def _read(self, assignment) -> Solution:
+        solution = Solution(engine="ortools")
+        for v_index, vehicle in enumerate(self.vehicles):
+            index = self.routing.Start(v_index)
+            start_time = assignment.Value(self.time.CumulVar(index))
+            sequence = []
+            index = assignment.Value(self.routing.NextVar(index))
+            while not self.routing.IsEnd(index):
+                sequence.append(self.stops[self.manager.IndexToNode(index) - self.first_stop].id)
+                index = assignment.Value(self.routing.NextVar(index))
+            if sequence:
+                solution.routes.append(
+                    schedule(self.problem, vehicle, sequence, start_time if vehicle.on_the_road else None)
+                )
+        return solution
 
 
 # ---------------------------------------------------------------------------- PyVRP
@@ -576,14 +816,10 @@ def _solve_pyvrp(problem: Problem) -> Solution:
         dur[:, open_depot] = dur[open_depot, :] = 0
         dist[:, open_depot] = dist[open_depot, :] = 0
     location_of = {s.id: n_depots + i for i, s in enumerate(stops)}
-    max_travel = int(dur.max()) or 1
     pairs = [s for s in stops if s.pickup_id is not None]
     by_id = {s.id: s for s in stops}
     client_stops = [s for s in stops if not s.is_pickup and s.pickup_id is None]
     big = sum(s.demand for s in stops) + 1
-
-    def prize(stop):
-        return 100 * max_travel * (1 + max(stop.priority, 0))
 
     def build(required):
         clients = [
@@ -594,7 +830,7 @@ def _solve_pyvrp(problem: Problem) -> Solution:
                 tw_early=s.window_start,
                 tw_late=s.window_end,
                 required=required,
-                prize=0 if required else prize(s),
+                prize=0 if required else drop_penalty(problem, s),
             )
             for s in client_stops
         ]
@@ -610,7 +846,7 @@ def _solve_pyvrp(problem: Problem) -> Solution:
                 delivery_service_duration=d.service,
                 amount=[d.demand, 0],
                 required=required,
-                prize=0 if required else prize(d),
+                prize=0 if required else drop_penalty(problem, d),
             )
             for d in pairs
         ]

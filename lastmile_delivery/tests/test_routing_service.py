@@ -1,6 +1,8 @@
 """The routing engine, without a database: small instances whose optimum is known by hand."""
 
+import dataclasses
 import math
+from unittest.mock import patch
 
 from odoo.tests import BaseCase, tagged
 
@@ -238,3 +240,150 @@ class TestRoutingEngine(BaseCase):
         stops = [r.Stop(i, i) for i in range(1, 5)]
         for engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
             self.assertEqual(sorted(len(seq) for seq in sequences(solution).values()), [2, 2], engine)
+
+    # ------------------------------------------------------------------ costs and penalties
+
+    def test_costs_never_make_dropping_cheaper(self):
+        """Vehicles with costs per hour and per km serve the same stops as vehicles without:
+        leaving a stop out always costs more than serving it."""
+        stops = [r.Stop(i, i, window_start=0, window_end=4 * 3600) for i in range(1, 6)]
+
+        def vans(time_cost, distance_cost):
+            return [
+                r.Vehicle(k, 0, 0, shift_end=6 * 3600, time_cost=time_cost, distance_cost=distance_cost)
+                for k in ("a", "b")
+            ]
+
+        plain = r.solve(problem(stops, vans(1, 0), engine="ortools"))
+        # 25 per hour and 0.5 per km, in the units lastmile.driver gives the engine
+        costly = r.solve(problem(stops, vans(25_000, 1_800), engine="ortools"))
+        self.assertFalse(plain.unserved)
+        self.assertEqual(len(costly.unserved), len(plain.unserved))
+        self.assertEqual(sum(len(route.visits) for route in costly.routes), 5)
+        for engine in ("ortools", "pyvrp"):
+            p = problem(stops, vans(25_000, 1_800), engine=engine)
+            serve_cost = max(v.time_cost * p.horizon + v.distance_cost * 3 * 42_426 for v in p.vehicles)
+            self.assertGreater(r.drop_penalty(p, stops[0]), serve_cost, engine)
+            self.assertGreater(r.drop_penalty(p, r.Stop(9, 1, priority=1)), r.drop_penalty(p, stops[0]))
+
+    def test_costs_choose_the_cheaper_vehicle(self):
+        """With costs, the plan goes to the cheaper van; without, to either."""
+        vans = [r.Vehicle("dear", 0, 0, time_cost=60_000), r.Vehicle("cheap", 0, 0, time_cost=20_000)]
+        solution = r.solve(problem([r.Stop(1, 1), r.Stop(3, 3)], vans, engine="ortools"))
+        self.assertEqual(list(sequences(solution)), ["cheap"])
+
+    # ------------------------------------------------------------------ started vans
+
+    def test_late_started_van_keeps_its_loaded_stops(self):
+        """A van on the road at 10:00 with three stops on board, running late: they are all
+        served by it, late, with the lateness on the visits, past the end of the shift; a new
+        stop that would make them later goes to the other van."""
+        now = 10 * 3600
+        van = r.Vehicle("van", start=2, end=0, shift_start=now, shift_end=now + 15 * 60, fixed_start=True)
+        spare = r.Vehicle("spare", start=0, end=0, shift_start=now, shift_end=now + 4 * 3600)
+        loaded = [
+            r.Stop(k, k, window_start=0, window_end=now, vehicle_id="van", required=True, demand=40)
+            for k in (1, 3, 4)
+        ]
+        new = r.Stop("new", 5, window_start=now, window_end=now + 3 * 3600)
+        # more on board than the van's capacity (the dispatcher changed a weight): still served
+        solution = r.solve(problem([*loaded, new], [dataclasses.replace(van, capacity=100), spare]))
+        self.assertFalse(solution.error)
+        plan = sequences(solution)
+        self.assertEqual(sorted(plan["van"]), [1, 3, 4])
+        self.assertEqual(plan["spare"], ["new"])
+        self.assertFalse(solution.unserved)
+        late = {visit.stop_id: visit.late for _vehicle, visit in solution.late_visits}
+        self.assertEqual(sorted(late), [1, 3, 4], "every loaded stop is reported late")
+        self.assertTrue(all(minutes > 0 for minutes in late.values()))
+        self.assertGreater(solution.routes[0].end_time, van.shift_end, "the van finishes past its shift")
+        self.assertFalse(solution.feasible)
+
+    def test_on_board_stops_are_never_set_aside(self):
+        """Even a stop no vehicle could reach in its window stays on its van when it is on board."""
+        van = r.Vehicle("van", 0, 0, shift_start=3600, shift_end=7200, fixed_start=True)
+        stop = r.Stop(1, 5, window_end=60, vehicle_id="van", required=True)
+        solution = r.solve(problem([stop], [van]))
+        self.assertEqual(sequences(solution), {"van": [1]})
+        with self.assertRaisesRegex(r.RoutingError, "pinned to one of the vehicles"):
+            r.solve(problem([r.Stop(1, 1, required=True)]))
+
+    # ------------------------------------------------------------------ failures and checks
+
+    def test_failed_solve_returns_an_error_not_dropped_stops(self):
+        """Two stops on board a van that may do one stop: there is no plan. The solution says
+        so and lists no routes and no unserved stops, so the caller keeps its previous plan."""
+        van = r.Vehicle("van", 0, 0, max_stops=1, fixed_start=True)
+        stops = [r.Stop(k, k, vehicle_id="van", required=True) for k in (1, 2)] + [r.Stop(3, 3)]
+        solution = r.solve(problem(stops, [van]))
+        self.assertIn("found no plan", solution.error)
+        self.assertEqual((solution.routes, solution.unserved), ([], []))
+        self.assertFalse(solution.feasible)
+
+    def test_a_plan_breaking_a_rule_is_refused(self):
+        """What a backend returns goes through the check: a plan that breaks a rule comes back
+        as an error (here a backend that forgets the capacity)."""
+        vans = [r.Vehicle("a", 0, 0, capacity=10)]
+        stops = [r.Stop(1, 1, demand=6), r.Stop(2, 2, demand=6)]
+        p = problem(stops, vans, engine="ortools")
+
+        def careless(self):
+            return r.Solution(engine="ortools", routes=[r.schedule(self.problem, vans[0], [1, 2])])
+
+        with patch.object(r._OrToolsModel, "solve", careless):
+            solution = r.solve(p)
+        self.assertIn("carries 12, more than its capacity 10", solution.error)
+        self.assertEqual(solution.routes, [])
+
+    def test_check_covers_every_rule(self):
+        vans = [
+            r.Vehicle("a", 0, 0, capacity=10, shift_end=1800, max_stops=2),
+            r.Vehicle("b", 0, 0, locked=(4,), fixed_start=True),
+        ]
+        stops = [
+            r.Stop(1, 1, demand=6, window_end=5 * 60),
+            r.Stop(2, 2, demand=6, vehicle_ids=("b",)),
+            r.Stop(3, 3),
+            r.Stop(4, 4),
+            r.Stop(5, 5, vehicle_id="b", required=True),
+        ]
+        p = problem(stops, vans)
+        good = r.Solution(
+            routes=[r.schedule(p, vans[1], [4, 5, 2], 0)],
+            unserved=[r.Unserved(1, r.REASON_WINDOW, ""), r.Unserved(3, r.REASON_DROPPED, "")],
+        )
+        self.assertEqual(r.check(p, good), [])
+        bad = r.Solution(
+            routes=[r.schedule(p, vans[0], [1, 2, 3, 3]), r.schedule(p, vans[1], [5], 0)],
+            unserved=[r.Unserved(4, r.REASON_DROPPED, ""), r.Unserved(4, r.REASON_DROPPED, "")],
+        )
+        errors = "\n".join(r.check(p, bad))
+        for expected in (
+            "stop 3 is visited 2 times",  # duplicate
+            "stop 4 is reported unserved 2 times",
+            "stop 4 is on board or under way but left out",
+            "vehicle a serves 4 stops, at most 2",  # maximum stops
+            "vehicle a may not serve stop 2",  # allowed vehicles
+            "vehicle a serves stop 1 at 600, after its window",  # hard window
+            "vehicle a carries 12, more than its capacity 10",  # capacity
+            "after its shift ends",  # shift
+            "vehicle b: its stops under way [4] do not start its route",  # locked prefix
+        ):
+            self.assertIn(expected, errors)
+        missing = r.Solution(routes=[r.schedule(p, vans[1], [4, 5], 0)])
+        self.assertIn("stop 2 is neither served nor reported unserved", "\n".join(r.check(p, missing)))
+
+    def test_pyvrp_refuses_what_it_cannot_express(self):
+        for stop in (
+            r.Stop(1, 1, vehicle_id="van"),
+            r.Stop(1, 1, vehicle_ids=("van",)),
+            r.Stop(1, 1, vehicle_id="van", required=True),
+        ):
+            with self.assertRaisesRegex(r.RoutingError, "PyVRP cannot express"):
+                r.solve(problem([stop], engine="pyvrp"))
+        for kw in ({"soft_late_penalty": 5}, {"initial_routes": {"van": [1]}}):
+            with self.assertRaisesRegex(r.RoutingError, "PyVRP cannot express"):
+                r.solve(problem([r.Stop(1, 1)], engine="pyvrp", **kw))
+        on_road = [r.Vehicle("van", 0, 0, fixed_start=True)]
+        with self.assertRaisesRegex(r.RoutingError, "PyVRP cannot express"):
+            r.solve(problem([r.Stop(1, 1)], on_road, engine="pyvrp"))
