@@ -1,10 +1,13 @@
 """Choose a driver for each delivery task: feasibility filters, then a score, greedily.
 
-A driver is *feasible* for a task when the business rules allow them, one of their shifts
-covers the task's time window (they can arrive within the window and finish the service before
-the shift ends), their vehicle
-has weight/volume capacity left and they are under their maximum number of stops. Among
-feasible drivers the lowest score wins::
+A driver is *feasible* for a task when the business rules allow them, their vehicle has
+weight/volume capacity left, they are under their maximum number of stops, and one of their
+shifts, begun by the end of the window, leaves time for it: leaving from where they will be (their last planned stop, else their
+position) when they are free (after their last planned stop, never before ``now``), they arrive
+and finish the service before the shift ends. Arriving after the window closes is allowed but
+reported: the assignment carries the real ETA and how late it is, never a time clamped into the
+window. Among feasible drivers, those on time come first, then the least late; then the lowest
+score wins::
 
     score = distance_weight * km from the driver's last planned stop (or current position)
           + stops_weight * stops already planned that day
@@ -12,8 +15,9 @@ feasible drivers the lowest score wins::
           - preference_bonus  (when a "prefer" rule points to the driver)
 
 Tasks are taken by priority, then earliest window end, so that urgent and tight deliveries
-choose first. Each assignment updates the driver's position, load and workload for the next
-tasks. Everything here is plain data: the Odoo models build the inputs and write the results.
+choose first. Each assignment updates the driver's position, load, workload and the time they
+are free for the next tasks. Everything here is plain data: the Odoo models build the inputs and
+write the results.
 """
 
 from __future__ import annotations
@@ -66,7 +70,8 @@ class DriverInput:
     planned_weight: float = 0.0
     planned_volume: float = 0.0
     planned_minutes: float = 0.0
-    # When the last planned stop ends; None: the driver is free from the start of their shift.
+    # When the last planned stop ends (the driver is then at latitude/longitude); None: the
+    # driver is free from the start of their shift.
     available_from: datetime | None = None
 
 
@@ -98,7 +103,8 @@ class Assignment:
     rules: tuple
     score: float
     sequence: int
-    eta: datetime
+    eta: datetime  # when the service starts, late or not
+    late_minutes: float = 0.0  # after the end of the window
 
 
 @dataclass
@@ -114,16 +120,28 @@ class DispatchResult:
     unassigned: list = field(default_factory=list)
 
 
-def _shift_fit(shifts, start: datetime, end: datetime, minutes: float):
-    """Earliest (arrival, shift start) where the driver can arrive within the window and finish
-    the ``minutes`` of service before the shift ends (as in VRPTW, service may end after the
-    window)."""
-    need = timedelta(minutes=minutes)
-    for shift_start, shift_end in shifts:
-        arrival = max(shift_start, start)
-        if arrival <= end and arrival + need <= shift_end:
-            return arrival, shift_start
-    return None
+def _plan_visit(driver: DriverInput, task: TaskInput, travel_minutes: float, now: datetime | None):
+    """(service start, minutes late) of ``task`` as the driver's next stop, in the shift where
+    it is least late (the earliest one when on time), or None when no shift has room for it."""
+    need = timedelta(minutes=task.service_minutes)
+    best = None
+    for shift_start, shift_end in driver.shifts:
+        if shift_start > task.window_end:
+            continue  # working only after the window: late by design, not a fit
+        free = max(filter(None, (shift_start, driver.available_from, now)))
+        begin = max(free + timedelta(minutes=travel_minutes), task.window_start)
+        if begin + need > shift_end:
+            continue
+        late = max((begin - task.window_end).total_seconds() / 60.0, 0.0)
+        if best is None or late < best[1]:
+            best = (begin, late)
+        if not late:
+            break
+    return best
+
+
+def _works_during(driver: DriverInput, task: TaskInput) -> bool:
+    return any(start < task.window_end and end > task.window_start for start, end in driver.shifts)
 
 
 def _fmt_kg(value: float) -> str:
@@ -135,7 +153,9 @@ def dispatch(
     drivers: Sequence[DriverInput],
     weights: Weights = Weights(),
     travel: TravelModel = TravelModel(),
+    now: datetime | None = None,
 ) -> DispatchResult:
+    """Assign the tasks; ``now`` (naive UTC) is when the drivers are free at the earliest."""
     result = DispatchResult()
     ordered = sorted(tasks, key=lambda t: (-t.priority, t.window_end, t.window_start, t.id))
     for task in ordered:
@@ -153,10 +173,6 @@ def dispatch(
             if task.allowed_driver_ids is not None and driver.id not in task.allowed_driver_ids:
                 eliminated[REASON_RULE] += 1
                 continue
-            fit = _shift_fit(driver.shifts, task.window_start, task.window_end, task.service_minutes)
-            if not fit:
-                eliminated[REASON_SHIFT] += 1
-                continue
             room = driver.capacity_weight - driver.planned_weight if driver.capacity_weight else float("inf")
             room_volume = (
                 driver.capacity_volume - driver.planned_volume if driver.capacity_volume else float("inf")
@@ -169,6 +185,10 @@ def dispatch(
                 eliminated[REASON_STOPS] += 1
                 continue
             km = haversine_km(driver.latitude, driver.longitude, task.latitude, task.longitude)
+            visit = _plan_visit(driver, task, travel.minutes(km), now)
+            if not visit:
+                eliminated[REASON_SHIFT] += 1
+                continue
             hours = driver.planned_minutes / 60.0
             rules = task.preferred.get(driver.id, ())
             score = (
@@ -177,18 +197,13 @@ def dispatch(
                 + weights.hours * hours
                 - (weights.preference if rules else 0.0)
             )
-            key = (score, km, driver.id)
+            key = (round(visit[1]), score, km, driver.id)
             if best is None or key < best[0]:
-                best = (key, driver, km, hours, rules, fit)
+                best = (key, driver, km, hours, rules, visit)
         if best is None:
             result.unassigned.append(_unassigned_reason(task, eliminated, best_room, drivers))
             continue
-        _key, driver, km, hours, rules, (earliest, _shift_start) = best
-        travel_minutes = travel.minutes(km)
-        start = earliest
-        if driver.available_from:
-            start = max(start, driver.available_from + timedelta(minutes=travel_minutes))
-        eta = min(start, task.window_end)
+        _key, driver, km, hours, rules, (eta, late) = best
         result.assignments.append(
             Assignment(
                 task_id=task.id,
@@ -198,16 +213,17 @@ def dispatch(
                 stops_before=driver.planned_stops,
                 hours_before=hours,
                 rules=tuple(task.only_rules) + tuple(rules),
-                score=_key[0],
+                score=_key[1],
                 sequence=driver.planned_stops + 1,
                 eta=eta,
+                late_minutes=late,
             )
         )
         driver.latitude, driver.longitude = task.latitude, task.longitude
         driver.planned_stops += 1
         driver.planned_weight += task.weight
         driver.planned_volume += task.volume
-        driver.planned_minutes += travel_minutes + task.service_minutes
+        driver.planned_minutes += travel.minutes(km) + task.service_minutes
         driver.available_from = eta + timedelta(minutes=task.service_minutes)
     return result
 
@@ -234,6 +250,12 @@ def _unassigned_reason(task: TaskInput, eliminated: dict, best_room, drivers) ->
             f"no vehicle has capacity left for {_fmt_kg(task.weight)} (most room left: {room})",
         )
     if eliminated[REASON_SHIFT]:
+        if any(_works_during(driver, task) for driver in drivers):
+            return Unassigned(
+                task.id,
+                REASON_SHIFT,
+                "the drivers working then have no time left for it before their shift ends",
+            )
         return Unassigned(task.id, REASON_SHIFT, "no driver on duty works during the delivery window")
     names = ", ".join(task.only_rules) or "the dispatch rules"
     return Unassigned(task.id, REASON_RULE, f"no driver on duty matches {names}")

@@ -161,3 +161,49 @@ class TestDispatchEngine(BaseCase):
         first = [(a.task_id, a.driver_id) for a in engine.dispatch(tasks(), drivers()).assignments]
         second = [(a.task_id, a.driver_id) for a in engine.dispatch(tasks(), drivers()).assignments]
         self.assertEqual(first, second)
+
+    # ------------------------------------------------------------------ the real ETA
+
+    def test_first_stop_counts_the_trip_from_the_start(self):
+        """A driver starting at 8:00 at the Atomium reaches the Grand-Place after the drive."""
+        travel = engine.TravelModel(road_factor=1.0, speed_kmh=60)
+        result = engine.dispatch(
+            [task(1, GRAND_PLACE, start=8, end=9)], [driver(1, ATOMIUM)], travel=travel, now=DAY
+        )
+        drive = haversine_km(*ATOMIUM, *GRAND_PLACE)  # minutes at 60 km/h
+        expected = DAY.replace(hour=8) + timedelta(minutes=drive)
+        self.assertAlmostEqual((result.assignments[0].eta - expected).total_seconds(), 0, delta=1)
+        self.assertEqual(result.assignments[0].late_minutes, 0)
+
+    def test_late_eta_is_told_not_clamped(self):
+        """Busy until 11:30, the only driver reaches a 9:00-11:00 delivery at 11:30 and some:
+        the ETA says so, and so does the lateness."""
+        busy = driver(1, GRAND_PLACE, available_from=DAY.replace(hour=11, minute=30), planned_stops=6)
+        result = engine.dispatch([task(1, GRAND_PLACE, start=9, end=11)], [busy])
+        assignment = result.assignments[0]
+        self.assertEqual(assignment.eta, DAY.replace(hour=11, minute=30))
+        self.assertAlmostEqual(assignment.late_minutes, 30)
+
+    def test_on_time_driver_beats_a_nearer_late_one(self):
+        near_but_busy = driver(1, GRAND_PLACE, available_from=DAY.replace(hour=11, minute=30))
+        far_but_free = driver(2, ATOMIUM)
+        result = engine.dispatch([task(1, GRAND_PLACE, start=9, end=11)], [near_but_busy, far_but_free])
+        self.assertEqual(result.assignments[0].driver_id, 2)
+        self.assertEqual(result.assignments[0].late_minutes, 0)
+
+    def test_shift_fit_uses_the_time_already_planned(self):
+        """Booked until 16:58 on a shift ending at 17:00, the driver has no room for a 5-minute
+        stop: it stays unassigned, and says why."""
+        booked = driver(1, GRAND_PLACE, available_from=DAY.replace(hour=16, minute=58))
+        result = engine.dispatch([task(1, GRAND_PLACE, start=9, end=17)], [booked])
+        self.assertEqual(result.unassigned[0].reason, engine.REASON_SHIFT)
+        self.assertIn("no time left", result.unassigned[0].detail)
+
+    def test_nobody_is_free_before_now(self):
+        """At 10:00, a driver idle since 8:00 starts from now: the ETA is not in the past."""
+        now = DAY.replace(hour=10)
+        result = engine.dispatch([task(1, GRAND_PLACE, start=9, end=12)], [driver(1, GRAND_PLACE)], now=now)
+        self.assertEqual(result.assignments[0].eta, now)
+        late = engine.dispatch([task(2, GRAND_PLACE, start=8, end=9)], [driver(1, GRAND_PLACE)], now=now)
+        self.assertEqual(late.assignments[0].eta, now)
+        self.assertAlmostEqual(late.assignments[0].late_minutes, 60)
