@@ -30,6 +30,7 @@
         "views/res_config_settings_views.xml",
         "views/res_partner_views.xml",
         "views/sale_order_views.xml",
+        "views/stock_picking_views.xml",
         "views/lastmile_menus.xml",
     ],
     "demo": [

@@ -50,9 +50,7 @@ def committed_tasks():
         env["mail.message"].search(
             [("model", "=", "lastmile.delivery.task"), ("res_id", "in", ids["tasks"])]
         ).unlink()
-        env["lastmile.delivery.task"].browse(ids["tasks"]).with_context(lastmile_picking_sync=True).write(
-            {"state": "cancelled"}
-        )
+        env["lastmile.delivery.task"].browse(ids["tasks"])._set_state("cancelled", check=False)
         env["lastmile.delivery.task"].browse(ids["tasks"]).unlink()
         drivers = env["lastmile.driver"].browse(ids["drivers"])
         resources = drivers.resource_id
@@ -73,7 +71,9 @@ def test_second_dispatcher_gets_a_clear_message(committed_tasks):
         tasks_b = _env(cr_b)["lastmile.delivery.task"].browse(ids["tasks"])
         tasks_a.action_dispatch()  # holds the row locks until it commits
         assert set(tasks_a.mapped("state")) == {"assigned"}
-        with pytest.raises(UserError, match="Someone else is dispatching these deliveries right now"):
+        with pytest.raises(
+            UserError, match="Someone else is dispatching or planning the deliveries of 2030-01-07 right now"
+        ):
             tasks_b.action_dispatch()
         cr_b.rollback()
         cr_a.commit()

@@ -1,6 +1,8 @@
 from . import (
     delivery_carrier,
     lastmile_delivery_task,
+    lastmile_delivery_task_dispatch,
+    lastmile_delivery_task_geocoding,
     lastmile_dispatch_rule,
     lastmile_driver,
     lastmile_driver_tag,

@@ -1,7 +1,7 @@
 from odoo import fields, models
 from odoo.exceptions import UserError
 
-from ..services.geo import has_coordinates, haversine_km
+from ..services.geo import haversine_km
 from ..services.geocoding import GeocodingError
 
 
@@ -37,59 +37,83 @@ class DeliveryCarrier(models.Model):
     def _lastmile_rate_error(self, message):
         return {"success": False, "price": 0.0, "error_message": message, "warning_message": False}
 
-    def _lastmile_price(self, order):
+    def _lastmile_price(self, order, geocode=True):
+        """Price of delivering ``order``, in the order's currency (the pricelist's), before the
+        carrier's margins. Pricing per km needs both addresses located: with ``geocode`` the
+        geocoder is asked for the missing ones (rating a shipment), else it is an error."""
         if self.lastmile_pricing == "rules":
             return self._compute_currency(order, self._get_price_available(order), "company_to_pricelist")
         if self.lastmile_pricing == "distance":
-            km = self._lastmile_distance_km(order)
+            km = self._lastmile_distance_km(order, geocode=geocode)
             price = self.lastmile_base_price + self.lastmile_price_per_km * km
             return self._compute_currency(order, price, "company_to_pricelist")
-        return order.pricelist_id._get_product_price(self.product_id, 1.0)
+        return order.pricelist_id._get_product_price(self.product_id, 1.0, currency=order.currency_id)
 
-    def _lastmile_distance_km(self, order):
+    def _lastmile_distance_km(self, order, geocode=True):
         """Road km from the order's warehouse to the delivery address (straight line × road factor)."""
         origin = order.warehouse_id.partner_id or order.company_id.partner_id
         address = order.partner_shipping_id
-        for partner in (origin, address):
-            if not has_coordinates(partner.partner_latitude, partner.partner_longitude):
-                try:
-                    found = partner._lastmile_geocode()
-                except GeocodingError as error:
-                    raise UserError(
-                        self.env._("The price per km needs the address located, and %(error)s", error=error)
-                    ) from None
-                if not found:
-                    raise UserError(
-                        self.env._(
-                            "The price per km needs the address of %(partner)s located; "
-                            "check its street and city.",
-                            partner=partner.display_name,
-                        )
+        missing = [p for p in (origin, address) if not p._lastmile_point()]
+        answers = {}
+        for partner in missing if geocode else []:  # every request before any write
+            try:
+                answers[partner] = partner._lastmile_geocode_query()
+            except GeocodingError as error:
+                raise UserError(
+                    self.env._("The price per km needs the address located, and %(error)s", error=error)
+                ) from None
+        for partner in missing:
+            if not answers.get(partner):
+                raise UserError(
+                    self.env._(
+                        "The price per km needs the address of %(partner)s located; "
+                        "check its street and city.",
+                        partner=partner.display_name,
                     )
-        straight = haversine_km(
-            origin.partner_latitude,
-            origin.partner_longitude,
-            address.partner_latitude,
-            address.partner_longitude,
+                )
+            partner._lastmile_store_location(answers[partner])
+        return (
+            haversine_km(*origin._lastmile_point(), *address._lastmile_point())
+            * order.company_id.lastmile_road_factor
         )
-        return straight * order.company_id.lastmile_road_factor
 
     def lastmile_send_shipping(self, pickings):
+        """Hand the pickings to the fleet: the price of each (in its order's currency, as
+        ``stock.picking.send_to_shipper`` expects; no remote call) and its delivery task's
+        reference as the tracking number."""
         results = []
         for picking in pickings:
             order = picking.sale_id
-            price = self._lastmile_price(order) if order else 0.0
-            task = picking.lastmile_task_ids[:1]
+            price = 0.0
+            if order:
+                try:
+                    price = self._lastmile_price(order, geocode=False)
+                except UserError as error:
+                    picking.message_post(
+                        body=self.env._("The delivery price could not be computed: %(error)s", error=error)
+                    )
+            task = picking.sudo().lastmile_task_ids[:1]
             results.append({"exact_price": price, "tracking_number": task.name or picking.name})
         return results
 
     def lastmile_get_tracking_link(self, picking):
-        task = picking.lastmile_task_ids[:1]
+        task = picking.sudo().lastmile_task_ids[:1]
         if not task:
             return False
         return task.get_base_url() + task._get_share_url(redirect=False)
 
     def lastmile_cancel_shipment(self, pickings):
-        """No external shipment to cancel: the delivery task follows its picking (cancelled with
-        it, delivered when it is done)."""
+        """Cancelling the shipment cancels the delivery task: no driver goes. A delivery on its
+        way or delivered cannot be called off this way."""
+        pickings.check_access("write")
+        tasks = pickings.sudo().lastmile_task_ids.filtered(lambda t: t.state != "cancelled")
+        started = tasks.filtered(lambda t: t.state in ("in_transit", "delivered"))
+        if started:
+            raise UserError(
+                self.env._(
+                    "%(tasks)s is already on its way or delivered: its shipment cannot be cancelled.",
+                    tasks=", ".join(started.mapped("display_name")),
+                )
+            )
+        tasks._set_state("cancelled")
         return True

@@ -4,6 +4,8 @@ import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.fields import Domain
+from odoo.tools import SQL
 
 from ..services import dispatch as engine
 from ..services import routing as routing_engine
@@ -55,7 +57,8 @@ class LastmileDriver(models.Model):
     capacity_volume = fields.Float(string="Capacity (m³)", digits="Volume", help="0 means no limit.")
     cost_per_hour = fields.Float(
         help="What an hour of this driver and vehicle costs. With the cost per km, route planning "
-        "minimizes cost; when both are 0 it minimizes driving time."
+        "minimizes cost. When no driver has costs it minimizes working time; a driver without costs "
+        "among drivers with costs counts as the average driver."
     )
     cost_per_km = fields.Float()
     currency_id = fields.Many2one(related="company_id.currency_id")
@@ -98,8 +101,13 @@ class LastmileDriver(models.Model):
                 driver.position_latitude = driver.current_latitude
                 driver.position_longitude = driver.current_longitude
             else:
-                driver.position_latitude = driver.start_partner_id.partner_latitude
-                driver.position_longitude = driver.start_partner_id.partner_longitude
+                driver.position_latitude, driver.position_longitude = (
+                    driver.start_partner_id._lastmile_point()
+                    or (
+                        0.0,
+                        0.0,
+                    )
+                )
 
     def _compute_today_task_count(self):
         today = fields.Date.context_today(self)
@@ -152,19 +160,49 @@ class LastmileDriver(models.Model):
                     )
                 )
 
-    def _routing_costs(self):
-        """Integer weights of time (per second) and distance (per meter) for the route engine."""
-        self.ensure_one()
-        if not self.cost_per_hour and not self.cost_per_km:
-            return 1, 0
-        # both per second and per meter, times 3,600,000 to stay in integers
-        return round(self.cost_per_hour * 1000), round(self.cost_per_km * 3600)
+    @api.model
+    def _get_on_duty_domain(self, company=None):
+        """Drivers who may get deliveries: on duty, with working hours (of ``company``)."""
+        domain = Domain("on_duty", "=", True) & Domain("resource_calendar_id", "!=", False)
+        return domain & Domain("company_id", "=", company.id) if company else domain
 
-    def _prepare_routing_vehicle(self, start, end, shift_start, shift_end, **values):
-        """This driver as a vehicle of the routing engine: matrix indexes for ``start`` and
-        ``end``, seconds for the shift, grams for the capacity."""
+    def _prepare_routing_costs(self):
+        """{driver id: (time cost per second, distance cost per meter)} as integers for the route
+        engine, in one unit for the whole fleet: cost per hour × 1000 and cost per km × 3600
+        (both scaled by 3,600,000). A fleet without costs minimizes working time; in a fleet with
+        costs, a driver without them counts as the fleet's average driver."""
+        with_hour = [d.cost_per_hour for d in self if d.cost_per_hour]
+        with_km = [d.cost_per_km for d in self if d.cost_per_km]
+        if not with_hour and not with_km:
+            return dict.fromkeys(self.ids, (1, 0))
+        mean_hour = sum(with_hour) / len(with_hour) if with_hour else 0.0
+        mean_km = sum(with_km) / len(with_km) if with_km else 0.0
+        costs = {}
+        for driver in self:
+            hour, km = driver.cost_per_hour, driver.cost_per_km
+            if not hour and not km:
+                hour, km = mean_hour, mean_km
+            costs[driver.id] = (round(hour * 1000), round(km * 3600))
+        return costs
+
+    def _prepare_fleet_routing_costs(self, company):
+        """:meth:`_prepare_routing_costs` of these drivers, in the unit of the company's fleet on
+        duty (a plan of one route costs the same as that route in a plan of the fleet)."""
+        return (self | self.search(self._get_on_duty_domain(company)))._prepare_routing_costs()
+
+    def _lastmile_position(self):
+        """[latitude, longitude] of where the driver is (see position_latitude), or None."""
         self.ensure_one()
-        time_cost, distance_cost = self._routing_costs()
+        if has_coordinates(self.position_latitude, self.position_longitude):
+            return [self.position_latitude, self.position_longitude]
+        return None
+
+    def _prepare_routing_vehicle(self, start, end, shift_start, shift_end, costs, **values):
+        """This driver as a vehicle of the routing engine: matrix indexes for ``start`` and
+        ``end``, seconds for the shift, grams for the capacity, ``costs`` from
+        :meth:`_prepare_routing_costs`."""
+        self.ensure_one()
+        time_cost, distance_cost = costs[self.id]
         return routing_engine.Vehicle(
             **{
                 "id": self.id,
@@ -179,6 +217,19 @@ class LastmileDriver(models.Model):
                 **values,
             }
         )
+
+    def _touch_dispatch(self):
+        """Mark these drivers as given work now. Two transactions giving work to the same driver
+        both write this row: the later one gets a serialization failure and is retried on
+        fresh data (Odoo retries it), so no driver is booked past their capacity."""
+        if self:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE lastmile_driver SET last_dispatch = %s WHERE id IN %s",
+                    fields.Datetime.now(),
+                    tuple(self.ids),
+                )
+            )
 
     def action_toggle_on_duty(self):
         for driver in self:
@@ -211,8 +262,8 @@ class LastmileDriver(models.Model):
         return shifts
 
     def _prepare_dispatch_inputs(self, day):
-        """Engine inputs: shifts of ``day`` and what is already planned that day, in a constant
-        number of queries."""
+        """Engine inputs: shifts of ``day``, what is already planned that day, where each driver
+        is when that is done and from when they are free, in a constant number of queries."""
         shifts = self._get_shifts(day)
         travel = (self.company_id[:1] or self.env.company)._lastmile_travel_model()
         planned = self.env["lastmile.delivery.task"].search(
@@ -228,23 +279,29 @@ class LastmileDriver(models.Model):
         for driver in self:
             lat, lon = driver.position_latitude, driver.position_longitude
             stops = by_driver.get(driver, planned.browse())
+            intervals = shifts.get(driver.id, [])
             minutes = 0.0
-            available_from = None
+            free = None  # when the last planned stop is done: its ETA, else an estimate
             for stop in stops:
+                trip = 0.0
                 if has_coordinates(stop.latitude, stop.longitude):
                     if has_coordinates(lat, lon):
-                        minutes += travel.minutes(haversine_km(lat, lon, stop.latitude, stop.longitude))
+                        trip = travel.minutes(haversine_km(lat, lon, stop.latitude, stop.longitude))
                     lat, lon = stop.latitude, stop.longitude
-                minutes += stop.service_minutes
+                minutes += trip + stop.service_minutes
                 if stop.eta:
-                    available_from = stop.eta + timedelta(minutes=stop.service_minutes)
+                    free = stop.eta
+                elif free or intervals:
+                    free = max(free or intervals[0][0], stop.window_start) + timedelta(minutes=trip)
+                if free:
+                    free += timedelta(minutes=stop.service_minutes)
             inputs.append(
                 engine.DriverInput(
                     id=driver.id,
                     name=driver.name,
                     latitude=lat,
                     longitude=lon,
-                    shifts=shifts.get(driver.id, []),
+                    shifts=intervals,
                     capacity_weight=driver.capacity_weight,
                     capacity_volume=driver.capacity_volume,
                     max_stops=driver.max_stops,
@@ -252,7 +309,7 @@ class LastmileDriver(models.Model):
                     planned_weight=sum(stops.mapped("weight")),
                     planned_volume=sum(stops.mapped("volume")),
                     planned_minutes=minutes,
-                    available_from=available_from,
+                    available_from=free,
                 )
             )
         return inputs

@@ -1,15 +1,14 @@
+import dataclasses
 import logging
-import zlib
-from datetime import datetime, time, timedelta
-
-import pytz
+from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, format_datetime
+from odoo.exceptions import UserError
+from odoo.tools import format_datetime
 
 from ..services import routing as engine
 from ..services.geo import has_coordinates
+from ..tools import notification_action
 
 _logger = logging.getLogger(__name__)
 
@@ -17,6 +16,20 @@ _logger = logging.getLogger(__name__)
 def seconds_since(origin, moment):
     """Whole seconds from ``origin`` to ``moment`` (never negative): the engine's time unit."""
     return max(0, int((moment - origin).total_seconds()))
+
+
+class _Points:
+    """The distinct places of a plan, each with its index in the travel matrix."""
+
+    def __init__(self):
+        self.points, self._index = [], {}
+
+    def index(self, point):
+        key = (round(point[0], 6), round(point[1], 6))
+        if key not in self._index:
+            self._index[key] = len(self.points)
+            self.points.append(key)
+        return self._index[key]
 
 
 class LastmileRoute(models.Model):
@@ -91,7 +104,7 @@ class LastmileRoute(models.Model):
             else:
                 route.state = route.state or "draft"
 
-    @api.depends("task_ids")
+    @api.depends("task_ids.state")
     def _compute_stop_count(self):
         for route in self:
             route.stop_count = len(route.task_ids.filtered(lambda t: t.state != "cancelled"))
@@ -107,18 +120,15 @@ class LastmileRoute(models.Model):
     # ------------------------------------------------------------------ access helpers
 
     def _check_dispatcher(self):
-        if not self.env.su and not self.env.user.has_group("lastmile_delivery.group_lastmile_dispatcher"):
-            raise AccessError(self.env._("Only dispatchers can plan routes."))
+        self.env["lastmile.delivery.task"]._check_dispatcher(self.env._("Only dispatchers can plan routes."))
 
     def _lock_planning(self, company, day):
-        """One planner per company and day; a second one gets a clear message."""
-        key = zlib.crc32(f"lastmile.plan:{company.id}:{day}".encode())
-        self.env.cr.execute(SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", 4242, key - 2**31))
-        if not self.env.cr.fetchone()[0]:
+        """One planner or dispatcher per company and day; a second one gets a clear message."""
+        if not company._lastmile_lock_day(day):
             raise UserError(
                 self.env._(
-                    "Routes of %(day)s are being planned by someone else right now. Wait a moment and "
-                    "refresh: their plan will be there.",
+                    "Routes of %(day)s are being planned by someone else right now (or its deliveries "
+                    "dispatched). Wait a moment and refresh: their plan will be there.",
                     day=day,
                 )
             )
@@ -128,7 +138,8 @@ class LastmileRoute(models.Model):
     @api.model
     def plan_routes(self, date=None, time_limit=None):
         """Assign and sequence every open delivery of a day over the drivers on duty (the
-        fleet-level plan), keeping what is already done or under way. Returns a summary."""
+        fleet-level plan), keeping what is already done, under way or loaded on a van. Returns a
+        summary; when no plan is found, the previous one stays and the summary says why."""
         self._check_dispatcher()
         day = fields.Date.to_date(date) if date else fields.Date.context_today(self)
         company = self.env.company
@@ -140,22 +151,28 @@ class LastmileRoute(models.Model):
                 ("state", "in", ["new", "assigned", "in_transit"]),
             ]
         )
-        drivers = self.env["lastmile.driver"].search(
-            [("company_id", "=", company.id), ("on_duty", "=", True), ("resource_calendar_id", "!=", False)]
+        Driver = self.env["lastmile.driver"]
+        # on duty, and whoever is on the road with deliveries on board
+        drivers = (
+            Driver.search(Driver._get_on_duty_domain(company))
+            | tasks.filtered(lambda t: t.state == "in_transit").driver_id
         )
-        return self._plan(company, day, tasks, drivers, time_limit)
+        return self._apply_plan(self._prepare_plan(company, day, tasks, drivers, time_limit))
 
     def action_optimize(self):
-        """Re-sequence each route's own stops (same driver, same stops)."""
+        """Re-sequence each route's own stops (same driver, same stops). Every route is solved
+        before any is written."""
         self._check_dispatcher()
-        summaries = []
+        plans = []
         for route in self:
             self._lock_planning(route.company_id, route.date)
             tasks = route.task_ids.filtered(lambda t: t.state in ("assigned", "in_transit"))
-            summaries.append(
-                route._plan(route.company_id, route.date, tasks, route.driver_id, None, keep_driver=True)
+            plans.append(
+                route._prepare_plan(
+                    route.company_id, route.date, tasks, route.driver_id, None, keep_driver=True
+                )
             )
-        return self._notify_summary(summaries)
+        return self._notify_summary([self._apply_plan(plan) for plan in plans])
 
     @api.model
     def action_replan(self, date=None):
@@ -164,129 +181,60 @@ class LastmileRoute(models.Model):
         return self._notify_summary([self.plan_routes(date)])
 
     def _notify_summary(self, summaries):
+        errors = [s["error"] for s in summaries if s.get("error")]
         planned = sum(s["planned"] for s in summaries)
         unserved = sum(len(s["unserved"]) for s in summaries)
+        late = [item for s in summaries for item in s.get("late", [])]
         message = self.env._("%(planned)s stop(s) planned.", planned=planned)
         if unserved:
             message += " " + self.env._(
                 "%(count)s could not be planned; the reasons are on the deliveries.", count=unserved
             )
+        if late:
+            message += " " + self.env._(
+                "%(count)s will be late: %(stops)s.",
+                count=len(late),
+                stops=", ".join(
+                    self.env._("%(task)s by %(min)s min", task=i["task"], min=i["minutes"]) for i in late
+                ),
+            )
+        for error in errors:
+            message += " " + self.env._(
+                "No plan was found (%(error)s): the previous plan is kept.", error=error
+            )
         warnings = {s["warning"] for s in summaries if s.get("warning")}
         if warnings:
             message += " " + " ".join(warnings)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "message": message,
-                "type": "warning" if unserved or warnings else "success",
-                "sticky": False,
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        kind = "danger" if errors else "warning" if unserved or warnings or late else "success"
+        return notification_action(
+            message, kind, next_action={"type": "ir.actions.client", "tag": "soft_reload"}
+        )
 
     # ------------------------------------------------------------------ planning
 
-    def _day_origin(self, company, day):
-        """Midnight of ``day`` in the shop's time zone, as naive UTC: time 0 of the plan."""
-        tz = company._lastmile_tz()
-        return tz.localize(datetime.combine(day, time.min)).astimezone(pytz.utc).replace(tzinfo=None)
-
-    def _plan(self, company, day, tasks, drivers, time_limit, keep_driver=False):
-        origin = self._day_origin(company, day)
+    def _prepare_plan(self, company, day, tasks, drivers, time_limit, keep_driver=False):
+        """Everything a plan needs, solved, without writing anything (the travel matrix may come
+        from a routing server: no row is locked while it answers). :meth:`_apply_plan` writes."""
+        origin = company._lastmile_localize(day)
         now_s = seconds_since(origin, fields.Datetime.now())
-        shifts = drivers._get_shifts(day)
-        done_today = self.env["lastmile.delivery.task"].search(
-            [
-                ("driver_id", "in", drivers.ids),
-                ("scheduled_date", "=", day),
-                ("state", "in", ["delivered", "failed"]),
-            ],
-            order="date_delivered desc, id desc",
-        )
-        last_done = {driver: done[:1] for driver, done in done_today.grouped("driver_id").items()}
         located = tasks.filtered(lambda t: has_coordinates(t.latitude, t.longitude))
         unserved = [
             (task, self.env._("Address to check: the delivery has no coordinates."))
             for task in tasks - located
         ]
-        in_transit = located.filtered(lambda t: t.state == "in_transit").grouped("driver_id")
-        # points of the matrix: drivers' starts and ends, then the deliveries
-        points, index = [], {}
-
-        def point(lat, lon):
-            key = (round(lat, 6), round(lon, 6))
-            if key not in index:
-                index[key] = len(points)
-                points.append(key)
-            return index[key]
-
-        vehicles, started_drivers = [], set()
+        points = _Points()
+        on_road = self._drivers_on_the_road(day, drivers, located)
+        costs = drivers._prepare_fleet_routing_costs(company)
+        shifts = drivers._get_shifts(day)
+        vehicles = []
         for driver in drivers:
-            intervals = shifts.get(driver.id) or []
-            if not intervals:
-                continue
-            shift_start, shift_end = (
-                seconds_since(origin, intervals[0][0]),
-                seconds_since(origin, intervals[-1][1]),
+            vehicle = self._prepare_vehicle(
+                driver, origin, now_s, shifts.get(driver.id) or [], on_road.get(driver), points, costs
             )
-            under_way = in_transit.get(driver, located.browse())
-            on_road = bool(under_way) or driver in last_done
-            if on_road and now_s < shift_end:
-                started_drivers.add(driver.id)
-                last = last_done.get(driver)
-                if driver.last_seen and has_coordinates(driver.current_latitude, driver.current_longitude):
-                    start = point(driver.current_latitude, driver.current_longitude)
-                elif last and has_coordinates(last.latitude, last.longitude):
-                    start = point(last.latitude, last.longitude)
-                else:
-                    start = point(driver.position_latitude, driver.position_longitude)
-                shift_start = max(shift_start, now_s)
-            else:
-                start_partner = driver.start_partner_id
-                if not has_coordinates(start_partner.partner_latitude, start_partner.partner_longitude):
-                    continue
-                start = point(start_partner.partner_latitude, start_partner.partner_longitude)
-            end_partner = driver.end_partner_id or driver.start_partner_id
-            end = (
-                point(end_partner.partner_latitude, end_partner.partner_longitude)
-                if has_coordinates(end_partner.partner_latitude, end_partner.partner_longitude)
-                else None
-            )
-            vehicles.append(
-                driver._prepare_routing_vehicle(
-                    start,
-                    end,
-                    shift_start,
-                    shift_end,
-                    locked=tuple(under_way.sorted("sequence").ids) if on_road else (),
-                    fixed_start=driver.id in started_drivers,
-                )
-            )
-        vehicle_ids = {v.id for v in vehicles}
-        only_rules, _prefer = self.env["lastmile.dispatch.rule"]._match(located, drivers)
-        stops = []
-        for task in located:
-            pinned = None
-            if (
-                keep_driver
-                or task.driver_pinned
-                or task.state == "in_transit"
-                or task.driver_id.id in started_drivers
-            ):
-                pinned = task.driver_id.id or None
-            allowed, _names = only_rules.get(task.id, (None, ()))
-            stops.append(
-                task._prepare_routing_stop(
-                    point(task.latitude, task.longitude),
-                    origin,
-                    vehicle_id=pinned,
-                    vehicle_ids=tuple(allowed & vehicle_ids)
-                    if allowed is not None and pinned is None
-                    else None,
-                )
-            )
-        matrix = company._lastmile_travel_matrix(points) if stops and vehicles else None
+            if vehicle:
+                vehicles.append(vehicle)
+        stops = self._prepare_stops(located, drivers, vehicles, on_road, origin, points, keep_driver)
+        matrix = company._lastmile_travel_matrix(points.points) if stops and vehicles else None
         problem = engine.Problem(
             durations=matrix.durations.tolist() if matrix else [],
             distances=matrix.distances.tolist() if matrix else [],
@@ -303,18 +251,125 @@ class LastmileRoute(models.Model):
                 engine.Unserved(s.id, engine.REASON_NO_VEHICLE, "no driver on duty works that day")
                 for s in stops
             ]
-        return self._apply_plan(company, day, origin, located, drivers, problem, solution, matrix, unserved)
+        return {
+            "company": company,
+            "day": day,
+            "origin": origin,
+            "tasks": located,
+            "drivers": drivers,
+            "problem": problem,
+            "solution": solution,
+            "matrix": matrix,
+            "unserved": unserved,
+        }
 
-    def _apply_plan(self, company, day, origin, tasks, drivers, problem, solution, matrix, unserved):
-        by_id = {t.id: t for t in tasks}
-        drivers_by_id = {d.id: d for d in drivers}
+    def _drivers_on_the_road(self, day, drivers, tasks):
+        """{driver: (what is on board, where they are)} for the drivers out on their round of
+        ``day``: a delivery under way, or some done and some left. What is on board is every
+        open delivery of theirs; where they are, the phone's position, else the last one done."""
+        done_today = self.env["lastmile.delivery.task"].search(
+            [
+                ("driver_id", "in", drivers.ids),
+                ("scheduled_date", "=", day),
+                ("state", "in", ["delivered", "failed"]),
+            ],
+            order="date_delivered desc, id desc",
+        )
+        last_done = {driver: done[:1] for driver, done in done_today.grouped("driver_id").items()}
+        by_driver = tasks.filtered(lambda t: t.state in ("assigned", "in_transit")).grouped("driver_id")
+        on_road = {}
+        for driver in drivers:
+            on_board = by_driver.get(driver, tasks.browse())
+            if not on_board or not (driver in last_done or "in_transit" in on_board.mapped("state")):
+                continue
+            last = last_done.get(driver)
+            where = None
+            if driver.last_seen and has_coordinates(driver.current_latitude, driver.current_longitude):
+                where = [driver.current_latitude, driver.current_longitude]
+            elif last and has_coordinates(last.latitude, last.longitude):
+                where = [last.latitude, last.longitude]
+            on_road[driver] = (on_board, where or driver._lastmile_position())
+        return on_road
+
+    def _prepare_vehicle(self, driver, origin, now_s, intervals, road, points, costs):
+        """The driver as a vehicle of the plan, or None when they cannot take part. Nobody starts
+        before now; a driver on the road starts now from where they are, and finishes what is
+        on board even past the end of their shift."""
+        if not intervals and not road:
+            return None
+        shift_start = seconds_since(origin, intervals[0][0]) if intervals else now_s
+        shift_end = seconds_since(origin, intervals[-1][1]) if intervals else now_s
+        end_point = (driver.end_partner_id or driver.start_partner_id)._lastmile_point()
+        end = points.index(end_point) if end_point else None
+        if road and road[1]:
+            on_board, where = road
+            under_way = on_board.filtered(lambda t: t.state == "in_transit").sorted("sequence")
+            return driver._prepare_routing_vehicle(
+                points.index(where),
+                end,
+                now_s,
+                shift_end,
+                costs,
+                locked=tuple(under_way.ids),
+                fixed_start=True,
+            )
+        start_point = driver.start_partner_id._lastmile_point()
+        shift_start = max(shift_start, now_s)
+        if not start_point or shift_start >= shift_end:
+            return None  # nowhere to start from, or the shift is over
+        return driver._prepare_routing_vehicle(points.index(start_point), end, shift_start, shift_end, costs)
+
+    def _prepare_stops(self, tasks, drivers, vehicles, on_road, origin, points, keep_driver):
+        vehicle_ids = {v.id for v in vehicles}
+        only_rules, _prefer = self.env["lastmile.dispatch.rule"]._match(tasks, drivers)
+        on_board = {task.id for board, _where in on_road.values() for task in board}
+        stops = []
+        for task in tasks:
+            pinned = None
+            if keep_driver or task.driver_pinned or task.state == "in_transit" or task.id in on_board:
+                pinned = task.driver_id.id or None
+            allowed, _names = only_rules.get(task.id, (None, ()))
+            stops.append(
+                task._prepare_routing_stop(
+                    points.index([task.latitude, task.longitude]),
+                    origin,
+                    vehicle_id=pinned,
+                    vehicle_ids=tuple(allowed & vehicle_ids)
+                    if allowed is not None and pinned is None
+                    else None,
+                    required=task.id in on_board and pinned in vehicle_ids,
+                )
+            )
+        return stops
+
+    def _apply_plan(self, plan):
+        """Write a prepared plan: routes, stops in order with their ETAs, reasons for what could
+        not be planned. A plan that failed writes nothing."""
+        solution, day = plan["solution"], plan["day"]
+        summary = {
+            "date": fields.Date.to_string(day),
+            "routes": 0,
+            "planned": 0,
+            "unserved": [],
+            "late": [],
+            "engine": solution.engine,
+            "seconds": round(solution.seconds, 2),
+            "warning": plan["matrix"].warning if plan["matrix"] else "",
+        }
+        if solution.error:
+            _logger.warning("Route planning of %s found no plan: %s", day, solution.error)
+            return {**summary, "error": solution.error}
+        company, origin, problem = plan["company"], plan["origin"], plan["problem"]
+        by_id = {t.id: t for t in plan["tasks"]}
+        drivers_by_id = {d.id: d for d in plan["drivers"]}
         vehicles_by_id = {v.id: v for v in problem.vehicles}
-        routes = {r.driver_id: r for r in self.search([("driver_id", "in", drivers.ids), ("date", "=", day)])}
-        warning = matrix.warning if matrix else ""
-        planned = 0
+        routes = {
+            r.driver_id: r
+            for r in self.search([("driver_id", "in", plan["drivers"].ids), ("date", "=", day)])
+        }
         touched = self.browse()
-        for plan in solution.routes:
-            driver = drivers_by_id[plan.vehicle_id]
+        for route_plan in solution.routes:
+            driver = drivers_by_id[route_plan.vehicle_id]
             route = routes.get(driver) or self.create(
                 {"driver_id": driver.id, "date": day, "company_id": company.id}
             )
@@ -322,21 +377,21 @@ class LastmileRoute(models.Model):
             touched |= route
             # the naive baseline: the same stops in order of entry
             entry_order = sorted(
-                (v.stop_id for v in plan.visits), key=lambda sid: (by_id[sid].create_date, sid)
+                (v.stop_id for v in route_plan.visits), key=lambda sid: (by_id[sid].create_date, sid)
             )
-            baseline = engine.schedule(problem, vehicles_by_id[plan.vehicle_id], entry_order)
+            baseline = engine.schedule(problem, vehicles_by_id[route_plan.vehicle_id], entry_order)
             route.write(
                 {
-                    **route._prepare_plan_values(plan, origin),
+                    **route._prepare_plan_values(route_plan, origin),
                     "baseline_distance_km": baseline.distance / 1000,
                     "baseline_duration_min": baseline.duration / 60,
                     "baseline_late_count": sum(1 for visit in baseline.visits if visit.late),
                     "engine": solution.engine,
-                    "matrix_provider": matrix.provider,
-                    "plan_warning": warning or False,
+                    "matrix_provider": plan["matrix"].provider,
+                    "plan_warning": summary["warning"] or False,
                 }
             )
-            for position, visit in enumerate(plan.visits, 1):
+            for position, visit in enumerate(route_plan.visits, 1):
                 task = by_id[visit.stop_id]
                 values = {
                     "route_id": route.id,
@@ -349,38 +404,22 @@ class LastmileRoute(models.Model):
                         driver_id=driver.id,
                         dispatch_reason=self.env._("Planned on the route of %(driver)s", driver=driver.name),
                     )
-                if task.state == "new":
-                    values["state"] = "assigned"
-                task.with_context(lastmile_planning=True).write(values)
-                planned += 1
+                # the status goes with the driver: a plan is no choice by hand
+                task._set_state("assigned" if task.state == "new" else task.state, **values)
+                if visit.late:
+                    summary["late"].append({"task": task.display_name, "minutes": round(visit.late / 60)})
+                summary["planned"] += 1
             if route.state == "draft":
                 route.state = "planned"
-        reasons = {
-            engine.REASON_CAPACITY: self.env._("No capacity"),
-            engine.REASON_WINDOW: self.env._("No driver on shift"),
-            engine.REASON_VEHICLE: self.env._("No rule match"),
-            engine.REASON_PAIR: self.env._("Not plannable"),
-            engine.REASON_DROPPED: self.env._("Not plannable"),
-            engine.REASON_NO_VEHICLE: self.env._("No driver on duty"),
-        }
-        biggest = max(drivers.mapped("capacity_weight") or [0])
-        for item in solution.unserved:
-            task = by_id[item.stop_id]
-            detail = item.detail
-            if item.reason == engine.REASON_CAPACITY:
-                detail = self.env._(
-                    "it weighs %(weight).1f kg, more than any vehicle on duty carries (%(biggest).1f kg)",
-                    weight=task.weight,
-                    biggest=biggest,
-                )
-            unserved.append((task, f"{reasons[item.reason]}: {detail}"))
-        out = []
+        plan["drivers"].browse([r.driver_id.id for r in touched])._touch_dispatch()
+        unserved = plan["unserved"] + self._explain_unserved(plan)
         for task, reason in unserved:
             values = {"dispatch_issue": reason, "route_id": False, "sequence": 0, "eta": False}
             if task.state == "assigned" and not task.driver_pinned:
-                values.update(driver_id=False, state="new", dispatch_reason=False)
-            task.with_context(lastmile_planning=True).write(values)
-            out.append({"task": task.display_name, "reason": reason})
+                task._set_state("new", driver_id=False, dispatch_reason=False, **values)
+            else:
+                task.sudo().write(values)
+            summary["unserved"].append({"task": task.display_name, "reason": reason})
         if unserved:
             self.env["lastmile.delivery.task"].browse(
                 [task.id for task, _reason in unserved]
@@ -393,27 +432,55 @@ class LastmileRoute(models.Model):
         stale = self.browse([r.id for r in routes.values()]) - touched
         stale.filtered(lambda r: r.state in ("draft", "planned") and not r.task_ids).unlink()
         for route in touched:
-            route.message_post(
-                body=self.env._(
-                    "Planned: %(stops)s stops, %(km).1f km, %(min).0f min (in order of entry: %(bkm).1f km, "
-                    "%(bmin).0f min).",
-                    stops=route.stop_count,
-                    km=route.planned_distance_km,
-                    min=route.planned_duration_min,
-                    bkm=route.baseline_distance_km,
-                    bmin=route.baseline_duration_min,
+            route._log_plan(solution)
+        return {**summary, "routes": len(touched)}
+
+    def _explain_unserved(self, plan):
+        """(task, reason) of the stops the engine left out, in words a dispatcher reads."""
+        Task = self.env["lastmile.delivery.task"]
+        by_id = {t.id: t for t in plan["tasks"]}
+        biggest = max(plan["drivers"].mapped("capacity_weight") or [0])
+        out = []
+        for item in plan["solution"].unserved:
+            task = by_id[item.stop_id]
+            detail = item.detail
+            if item.reason == engine.REASON_CAPACITY:
+                detail = self.env._(
+                    "it weighs %(weight).1f kg, more than any vehicle on duty carries (%(biggest).1f kg)",
+                    weight=task.weight,
+                    biggest=biggest,
+                )
+            out.append((task, Task._format_unassigned_reason(item.reason, detail)))
+        return out
+
+    def _log_plan(self, solution):
+        self.ensure_one()
+        body = self.env._(
+            "Planned: %(stops)s stops, %(km).1f km, %(min).0f min "
+            "(in order of entry: %(bkm).1f km, %(bmin).0f min).",
+            stops=self.stop_count,
+            km=self.planned_distance_km,
+            min=self.planned_duration_min,
+            bkm=self.baseline_distance_km,
+            bmin=self.baseline_duration_min,
+        )
+        late = [
+            (visit.stop_id, visit.late)
+            for route in solution.routes
+            if route.vehicle_id == self.driver_id.id
+            for visit in route.visits
+            if visit.late
+        ]
+        if late:
+            names = self.env["lastmile.delivery.task"].browse([stop_id for stop_id, _late in late])
+            body += " " + self.env._(
+                "Running late: %(stops)s.",
+                stops=", ".join(
+                    self.env._("%(task)s by %(min)s min", task=task.display_name, min=round(seconds / 60))
+                    for task, (_id, seconds) in zip(names, late, strict=True)
                 ),
-                subtype_xmlid="mail.mt_note",
             )
-        return {
-            "date": fields.Date.to_string(day),
-            "routes": len(touched),
-            "planned": planned,
-            "unserved": out,
-            "engine": solution.engine,
-            "seconds": round(solution.seconds, 2),
-            "warning": warning,
-        }
+        self.message_post(body=body, subtype_xmlid="mail.mt_note")
 
     def _prepare_plan_values(self, plan, origin):
         """Planned totals of an engine route, for this record."""
@@ -424,46 +491,45 @@ class LastmileRoute(models.Model):
             "planned_duration_min": plan.duration / 60,
         }
 
-    def _insert_tasks(self, tasks):
-        """Insert ``tasks`` one by one at their cheapest feasible place; a task that fits nowhere
-        goes last, flagged late by its ETA."""
+    def _prepare_insertion(self, tasks):
+        """Where ``tasks`` go in this route, one by one at their cheapest feasible place (a task
+        that fits nowhere goes last, late by its ETA), the rest of the route unchanged. Computes
+        everything, writes nothing: returns the values for :meth:`_apply_insertion`."""
         self.ensure_one()
-        company, day = self.company_id, self.date
-        origin = self._day_origin(company, day)
-        driver = self.driver_id
+        company, day, driver = self.company_id, self.date, self.driver_id
+        origin = company._lastmile_localize(day)
         current = self.task_ids.filtered(lambda t: t.state in ("assigned", "in_transit")).sorted("sequence")
         everything = (current | tasks).filtered(lambda t: has_coordinates(t.latitude, t.longitude))
-        start = driver.start_partner_id
-        end = driver.end_partner_id or start
-        if not has_coordinates(start.partner_latitude, start.partner_longitude):
-            return
-        points = [
-            (start.partner_latitude, start.partner_longitude),
-            (end.partner_latitude, end.partner_longitude),
-        ]
-        points += [(t.latitude, t.longitude) for t in everything]
-        location = {t.id: i + 2 for i, t in enumerate(everything)}
-        matrix = company._lastmile_travel_matrix(points)
-        shifts = driver._get_shifts(day).get(driver.id) or []
-        shift_start = seconds_since(origin, shifts[0][0]) if shifts else 0
-        if shifts and self.state == "in_progress":
-            shift_start = max(shift_start, seconds_since(origin, fields.Datetime.now()))
-        vehicle = driver._prepare_routing_vehicle(
-            0,
-            1 if has_coordinates(end.partner_latitude, end.partner_longitude) else None,
-            shift_start,
-            seconds_since(origin, shifts[-1][1]) if shifts else engine.HORIZON,
-            locked=tuple(current.filtered(lambda t: t.state == "in_transit").ids),
-            max_stops=0,  # a dispatch already chose this driver within their stops
+        points = _Points()
+        road = None
+        if self.state == "in_progress":
+            road = self._drivers_on_the_road(day, driver, current).get(driver) or (
+                current,
+                driver._lastmile_position(),
+            )
+        costs = driver._prepare_fleet_routing_costs(company)
+        now_s = seconds_since(origin, fields.Datetime.now())
+        vehicle = self._prepare_vehicle(
+            driver, origin, now_s, driver._get_shifts(day).get(driver.id) or [], road, points, costs
         )
+        if not vehicle:
+            return {}
+        vehicle = dataclasses.replace(
+            vehicle, max_stops=0
+        )  # a dispatch already chose this driver within their stops
+        stops = [
+            t._prepare_routing_stop(points.index([t.latitude, t.longitude]), origin, priority=0)
+            for t in everything
+        ]
+        matrix = company._lastmile_travel_matrix(points.points)
         problem = engine.Problem(
             durations=matrix.durations.tolist(),
             distances=matrix.distances.tolist(),
             vehicles=[vehicle],
-            stops=[t._prepare_routing_stop(location[t.id], origin, priority=0) for t in everything],
+            stops=stops,
         )
-        sequence = [t.id for t in current if t.id in location]
-        for task in tasks.filtered(lambda t: t.id in location and t.id not in sequence):
+        sequence = [t.id for t in current if t in everything]
+        for task in tasks.filtered(lambda t: t in everything and t.id not in sequence):
             found = engine.best_insertion(problem, vehicle, sequence, task.id)
             if found:
                 sequence.insert(found[0], task.id)
@@ -472,29 +538,36 @@ class LastmileRoute(models.Model):
         plan = engine.schedule(
             problem, vehicle, sequence, vehicle.shift_start if vehicle.on_the_road else None
         )
-        by_id = {t.id: t for t in everything}
-        for position, visit in enumerate(plan.visits, 1):
-            by_id[visit.stop_id].with_context(lastmile_planning=True).write(
-                {"route_id": self.id, "sequence": position, "eta": origin + timedelta(seconds=visit.start)}
-            )
-        self.write(self._prepare_plan_values(plan, origin))
+        return {
+            "route": self._prepare_plan_values(plan, origin),
+            "tasks": {
+                visit.stop_id: {
+                    "route_id": self.id,
+                    "sequence": position,
+                    "eta": origin + timedelta(seconds=visit.start),
+                }
+                for position, visit in enumerate(plan.visits, 1)
+            },
+        }
+
+    def _apply_insertion(self, values):
+        self.ensure_one()
+        if not values:
+            return
+        for task_id, task_values in values["tasks"].items():
+            self.env["lastmile.delivery.task"].browse(task_id).sudo().write(task_values)
+        self.write(values["route"])
 
     # ------------------------------------------------------------------ map and sheet
 
     def get_route_map_data(self):
         self.ensure_one()
         driver = self.driver_id
-        start = driver.start_partner_id
-        end = driver.end_partner_id or start
-        stops = self.task_ids.filtered(lambda t: t.state != "cancelled").sorted("sequence")
+        stops = self._sheet_stops()
         return {
             "name": self.name,
-            "start": [start.partner_latitude, start.partner_longitude]
-            if has_coordinates(start.partner_latitude, start.partner_longitude)
-            else None,
-            "end": [end.partner_latitude, end.partner_longitude]
-            if has_coordinates(end.partner_latitude, end.partner_longitude)
-            else None,
+            "start": driver.start_partner_id._lastmile_point(),
+            "end": (driver.end_partner_id or driver.start_partner_id)._lastmile_point(),
             "stops": [
                 {
                     "id": t.id,
@@ -506,6 +579,7 @@ class LastmileRoute(models.Model):
                     "eta": t.eta_label or "",
                     "window": t.window_label or "",
                     "state": t.state,
+                    "late_minutes": t.late_minutes,
                 }
                 for t in stops
                 if has_coordinates(t.latitude, t.longitude)

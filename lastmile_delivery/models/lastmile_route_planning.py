@@ -3,6 +3,8 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
+from ..tools import notification_action
+
 _logger = logging.getLogger(__name__)
 
 
@@ -42,20 +44,15 @@ class LastmileRoutePlanning(models.Model):
             return self.env["lastmile.route"]._notify_summary([self.env["lastmile.route"].plan_routes(day)])
         self.create({"date": day, "time_limit": time_limit})
         self.env.ref("lastmile_delivery.ir_cron_lastmile_plan")._trigger()
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "message": self.env._(
-                    "Planning the routes of %(day)s in the background (about %(seconds)s s). You will be "
-                    "notified when they are ready.",
-                    day=day,
-                    seconds=time_limit,
-                ),
-                "type": "info",
-                "sticky": False,
-            },
-        }
+        return notification_action(
+            self.env._(
+                "Planning the routes of %(day)s in the background (about %(seconds)s s). You will be "
+                "notified when they are ready.",
+                day=day,
+                seconds=time_limit,
+            ),
+            "info",
+        )
 
     @api.model
     def _cron_run(self, limit=5):
@@ -77,7 +74,11 @@ class LastmileRoutePlanning(models.Model):
             summary = Route.plan_routes(self.date, time_limit=self.time_limit)
             notification = Route._notify_summary([summary])["params"]
             self.write(
-                {"state": "done", "finished": fields.Datetime.now(), "summary": notification["message"]}
+                {
+                    "state": "failed" if summary.get("error") else "done",
+                    "finished": fields.Datetime.now(),
+                    "summary": notification["message"],
+                }
             )
         except Exception as error:  # noqa: BLE001 - any failure must end the run and be reported
             self.env.cr.rollback()

@@ -1,7 +1,11 @@
+import zlib
+from datetime import datetime, time, timedelta
+
 import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 from ..services import dispatch as dispatch_service
 from ..services import matrix as matrix_service
@@ -87,6 +91,15 @@ class ResCompany(models.Model):
                     self.env._("The road factor must be at least 1 and the average speed above 0 km/h.")
                 )
 
+    def _lastmile_dispatch_weights(self):
+        self.ensure_one()
+        return dispatch_service.Weights(
+            distance=self.lastmile_weight_distance,
+            stops=self.lastmile_weight_stops,
+            hours=self.lastmile_weight_hours,
+            preference=self.lastmile_weight_preference,
+        )
+
     def _lastmile_travel_model(self):
         """Driving time from straight-line distance, for dispatch estimates."""
         self.ensure_one()
@@ -105,7 +118,8 @@ class ResCompany(models.Model):
             try:
                 provider = matrix_service.OsrmMatrix(
                     params.get_param("lastmile.osrm_url") or "",
-                    timeout=float(params.get_param("lastmile.osrm_timeout") or 10),
+                    # a short wait: the server is remote, and the plan falls back without it
+                    timeout=min(max(float(params.get_param("lastmile.osrm_timeout") or 10), 1), 15),
                 )
             except matrix_service.MatrixError as error:
                 warning = str(error)
@@ -127,3 +141,22 @@ class ResCompany(models.Model):
         self.ensure_one()
         name = self.partner_id.tz or self.resource_calendar_id.tz or "UTC"
         return pytz.timezone(name)
+
+    def _lastmile_localize(self, day, hours=0.0):
+        """``day`` at ``hours`` (e.g. 9.5 for 09:30) in the shop's time zone, as naive UTC."""
+        hours = min(max(hours, 0.0), 24.0)
+        moment = datetime.combine(day, time.min) + timedelta(hours=hours)
+        return self._lastmile_tz().localize(moment).astimezone(pytz.utc).replace(tzinfo=None)
+
+    def _lastmile_date_of(self, moment):
+        """The shop's day of ``moment`` (naive UTC)."""
+        return pytz.utc.localize(moment).astimezone(self._lastmile_tz()).date()
+
+    def _lastmile_lock_day(self, day):
+        """Take, for this transaction, the lock of the company's deliveries of ``day``: their
+        dispatch and route planning run one at a time, while other days and companies (and
+        every order confirmation) go on. Returns False, without waiting, when it is taken."""
+        self.ensure_one()
+        key = zlib.crc32(f"lastmile.day:{self.id}:{day}".encode()) - 2**31
+        self.env.cr.execute(SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", 4242, key))
+        return self.env.cr.fetchone()[0]

@@ -32,7 +32,10 @@ class ResConfigSettings(models.TransientModel):
     )
     lastmile_osrm_url = fields.Char(string="OSRM URL", config_parameter="lastmile.osrm_url")
     lastmile_osrm_timeout = fields.Integer(
-        string="OSRM Timeout (s)", default=10, config_parameter="lastmile.osrm_timeout"
+        string="OSRM Timeout (s)",
+        default=10,
+        config_parameter="lastmile.osrm_timeout",
+        help="How long to wait for the server, 1 to 15 s; planning falls back to straight lines after it.",
     )
 
     lastmile_geocoder = fields.Selection(
@@ -52,7 +55,10 @@ class ResConfigSettings(models.TransientModel):
     )
     lastmile_google_api_key = fields.Char(string="Google API Key", config_parameter="lastmile.google_api_key")
     lastmile_geocoder_timeout = fields.Integer(
-        string="Geocoder Timeout (s)", default=5, config_parameter="lastmile.geocoder_timeout"
+        string="Geocoder Timeout (s)",
+        default=5,
+        config_parameter="lastmile.geocoder_timeout",
+        help="How long to wait for the service, 1 to 15 s; the address is tried again later after it.",
     )
     lastmile_map_tile_url = fields.Char(
         string="Map Tiles URL",

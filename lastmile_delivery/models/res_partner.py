@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from ..services.geo import has_coordinates
 from ..services.geocoding import DEFAULT_NOMINATIM_URL, Geocoder, GeocoderConfig, format_query
 
 
@@ -25,12 +26,20 @@ class ResPartner(models.Model):
             user_agent=params.get_param("lastmile.nominatim_user_agent")
             or f"odoo-lastmile-delivery ({base_url})",
             google_api_key=params.get_param("lastmile.google_api_key") or "",
-            timeout=min(max(timeout, 1), 60),
+            timeout=min(max(timeout, 1), 15),  # a short wait: the service is remote
         )
         return Geocoder(config)
 
-    def _lastmile_geocode(self, geocoder=None):
-        """Store the coordinates of this address; True when found, False when unknown.
+    def _lastmile_point(self):
+        """[latitude, longitude] of this address, or None when it has no coordinates."""
+        self.ensure_one()
+        if has_coordinates(self.partner_latitude, self.partner_longitude):
+            return [self.partner_latitude, self.partner_longitude]
+        return None
+
+    def _lastmile_geocode_query(self, geocoder=None):
+        """Ask the geocoder where this address is, without writing anything: the answer
+        (``GeocodeResult``), or None when the service does not know the address.
 
         Raises ``GeocodingError`` when the service fails (callers decide what to do).
         """
@@ -44,9 +53,9 @@ class ResPartner(models.Model):
             self.state_id.name or "",
             self.country_id.name or "",
         )
-        result = geocoder.geocode(query, country_code=self.country_id.code or "")
-        if not result:
-            return False
+        return geocoder.geocode(query, country_code=self.country_id.code or "")
+
+    def _lastmile_store_location(self, result):
         self.sudo().write(
             {
                 "partner_latitude": result.latitude,
@@ -54,4 +63,3 @@ class ResPartner(models.Model):
                 "date_localization": fields.Date.context_today(self),
             }
         )
-        return True

@@ -2,12 +2,12 @@
 
 A driver is *feasible* for a task when the business rules allow them, their vehicle has
 weight/volume capacity left, they are under their maximum number of stops, and one of their
-shifts, begun by the end of the window, leaves time for it: leaving from where they will be (their last planned stop, else their
-position) when they are free (after their last planned stop, never before ``now``), they arrive
-and finish the service before the shift ends. Arriving after the window closes is allowed but
-reported: the assignment carries the real ETA and how late it is, never a time clamped into the
-window. Among feasible drivers, those on time come first, then the least late; then the lowest
-score wins::
+shifts, begun by the end of the window, leaves time for it: leaving from where they will be
+(their last planned stop, else their position) when they are free (after their last planned
+stop, never before ``now``), they arrive and finish the service before the shift ends.
+Arriving after the window closes is allowed but reported: the assignment carries the real ETA
+and how late it is, never a time clamped into the window. Among feasible drivers, those on
+time come first, then the least late; then the lowest score wins::
 
     score = distance_weight * km from the driver's last planned stop (or current position)
           + stops_weight * stops already planned that day
@@ -97,7 +97,7 @@ class Assignment:
     task_id: int
     driver_id: int
     driver_name: str
-    distance_km: float
+    distance_km: float  # from where the driver will be (0 when that is unknown, see ``located``)
     stops_before: int
     hours_before: float
     rules: tuple
@@ -105,6 +105,7 @@ class Assignment:
     sequence: int
     eta: datetime  # when the service starts, late or not
     late_minutes: float = 0.0  # after the end of the window
+    located: bool = True  # whether the driver's position was known
 
 
 @dataclass
@@ -184,7 +185,13 @@ def dispatch(
             if driver.max_stops and driver.planned_stops >= driver.max_stops:
                 eliminated[REASON_STOPS] += 1
                 continue
-            km = haversine_km(driver.latitude, driver.longitude, task.latitude, task.longitude)
+            # a driver whose position is unknown counts no trip, after the drivers located
+            located = has_coordinates(driver.latitude, driver.longitude)
+            km = (
+                haversine_km(driver.latitude, driver.longitude, task.latitude, task.longitude)
+                if located
+                else 0.0
+            )
             visit = _plan_visit(driver, task, travel.minutes(km), now)
             if not visit:
                 eliminated[REASON_SHIFT] += 1
@@ -197,7 +204,7 @@ def dispatch(
                 + weights.hours * hours
                 - (weights.preference if rules else 0.0)
             )
-            key = (round(visit[1]), score, km, driver.id)
+            key = (round(visit[1]), not located, score, km, driver.id)
             if best is None or key < best[0]:
                 best = (key, driver, km, hours, rules, visit)
         if best is None:
@@ -213,7 +220,8 @@ def dispatch(
                 stops_before=driver.planned_stops,
                 hours_before=hours,
                 rules=tuple(task.only_rules) + tuple(rules),
-                score=_key[1],
+                score=_key[2],
+                located=_key[1] is False,
                 sequence=driver.planned_stops + 1,
                 eta=eta,
                 late_minutes=late,

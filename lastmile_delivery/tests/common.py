@@ -73,6 +73,11 @@ class LastmileCase(TransactionCase):
         cls.other_driver_user = new_test_user(
             cls.env, "lm_driver2", groups="lastmile_delivery.group_lastmile_driver"
         )
+        # shop staff without any Last Mile group
+        cls.salesperson = new_test_user(
+            cls.env, "lm_seller", groups="sales_team.group_sale_salesman,stock.group_stock_user"
+        )
+        cls.stock_user = new_test_user(cls.env, "lm_clerk", groups="stock.group_stock_user")
         cls.driver = cls._create_driver("Ana", cls.driver_user, on_duty=True)
         cls.other_driver = cls._create_driver("Bruno", cls.other_driver_user, on_duty=True)
         cls.carrier = cls.env["delivery.carrier"].create(
@@ -117,8 +122,12 @@ class LastmileCase(TransactionCase):
             }
         )
 
-    def _create_order(self, partner=None, qty=1, carrier=None, product=None, confirm=True, **values):
-        order = self.env["sale.order"].create(
+    def _create_order(
+        self, partner=None, qty=1, carrier=None, product=None, confirm=True, user=None, **values
+    ):
+        """An order of ``partner``, created and confirmed by ``user`` (default: the superuser)."""
+        env = self.env(user=user) if user else self.env
+        order = env["sale.order"].create(
             {
                 "partner_id": (partner or self.customer).id,
                 "carrier_id": (carrier if carrier is not None else self.carrier).id,
@@ -145,6 +154,12 @@ class LastmileCase(TransactionCase):
                 **values,
             }
         )
+
+    def run_queue(self):
+        """What the scheduled action does after an order's commit: locate, then dispatch (its
+        commits become no-ops inside the test's transaction)."""
+        with patch.object(self.env.cr, "commit"):
+            self.env["lastmile.delivery.task"]._cron_geocode()
 
     @contextmanager
     def mock_geocoder(self, answer=None, error=None):

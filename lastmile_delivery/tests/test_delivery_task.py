@@ -102,8 +102,12 @@ class TestDeliveryTask(LastmileCase):
         task.action_reset()
         self.assertEqual((task.state, task.driver_id.id), ("new", False))
         task.action_cancel()
-        with self.assertRaisesRegex(UserError, "Cancelled: it cannot become Assigned"):
-            task.write({"state": "assigned"})
+        with self.assertRaisesRegex(UserError, "Cancelled: it cannot become To Dispatch"):
+            task.action_reset()
+        on_the_way = self._create_task(driver_id=self.driver.id)
+        on_the_way.action_start()
+        with self.assertRaisesRegex(UserError, "On the Way: it cannot become Cancelled"):
+            on_the_way.action_cancel()
 
     def test_manual_assignment_from_board(self):
         task = self._create_task()

@@ -42,13 +42,21 @@ class TestDispatch(LastmileCase):
         self.assertIn("Assigned to Ana: 0.4 km away, first stop today", task.message_ids[0].body)
         self.assertEqual(task.message_ids[0].author_id, self.env.user.partner_id)
 
-    def test_dispatch_from_order_confirmation(self):
+    def test_dispatch_after_order_confirmation(self):
+        """A salesperson confirms; the delivery is dispatched by the job queued after the
+        commit, when the shop dispatches on confirmation."""
         self.company.lastmile_auto_dispatch = True
-        task = self._create_order().lastmile_task_ids
+        task = self._create_order(user=self.salesperson).sudo().lastmile_task_ids
+        self.assertEqual(task.state, "new", "no dispatch inside the salesperson's transaction")
+        self.assertTrue(task.dispatch_pending)
+        self.run_queue()
         self.assertEqual(task.state, "assigned")
+        self.assertFalse(task.dispatch_pending)
         self.company.lastmile_auto_dispatch = False
-        task = self._create_order().lastmile_task_ids
+        task = self._create_order(user=self.salesperson).sudo().lastmile_task_ids
+        self.run_queue()
         self.assertEqual(task.state, "new")
+        self.assertFalse(task.dispatch_pending)
 
     def test_only_rule_by_tag(self):
         self._place_driver(self.driver, WAREHOUSE)
@@ -233,7 +241,11 @@ class TestDispatch(LastmileCase):
         def run(count):
             tasks = self.env["lastmile.delivery.task"]
             for i in range(count):
-                tasks |= self._create_task(partner=(self.customer, self.far, self.midi)[i % 3], weight=1)
+                tasks |= self._create_task(
+                    partner=(self.customer, self.far, self.midi)[i % 3],
+                    weight=1,
+                    end=datetime(2026, 11, 18, 17, 0),  # room enough for every task in the day
+                )
             self.env.flush_all()
             self.env.invalidate_all()
             before = self.env.cr.sql_log_count

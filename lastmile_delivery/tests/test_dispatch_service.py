@@ -207,3 +207,12 @@ class TestDispatchEngine(BaseCase):
         late = engine.dispatch([task(2, GRAND_PLACE, start=8, end=9)], [driver(1, GRAND_PLACE)], now=now)
         self.assertEqual(late.assignments[0].eta, now)
         self.assertAlmostEqual(late.assignments[0].late_minutes, 60)
+
+    def test_unknown_position_counts_no_trip_and_comes_last(self):
+        nowhere = driver(1, (0.0, 0.0))
+        result = engine.dispatch([task(1, GRAND_PLACE, start=8, end=9)], [nowhere], now=DAY)
+        assignment = result.assignments[0]
+        self.assertEqual(assignment.eta, DAY.replace(hour=8), "no 5,700 km trip from (0, 0)")
+        self.assertFalse(assignment.located)
+        result = engine.dispatch([task(2, GRAND_PLACE)], [driver(1, (0.0, 0.0)), driver(2, ATOMIUM)])
+        self.assertEqual(result.assignments[0].driver_id, 2)

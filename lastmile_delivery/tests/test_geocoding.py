@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from freezegun import freeze_time
 from geopy.exc import GeocoderTimedOut
 
@@ -9,54 +11,115 @@ from .common import NOW, LastmileCase
 @freeze_time(NOW)
 @tagged("post_install", "-at_install")
 class TestGeocoding(LastmileCase):
-    def test_missing_coordinates_are_geocoded_on_confirmation(self):
+    def test_missing_coordinates_are_geocoded_after_confirmation(self):
+        """The salesperson's confirmation asks no geocoder: the address is located by the
+        scheduled action that runs after the commit."""
         customer = self._create_customer("Dora")
         with self.mock_geocoder(answer=self.nominatim((50.8503, 4.3517))) as service:
-            task = self._create_order(partner=customer).lastmile_task_ids
+            order = self._create_order(partner=customer, user=self.salesperson)
+            task = order.sudo().lastmile_task_ids
+            self.assertEqual(service.call_count, 0, "no HTTP call in the salesperson's transaction")
+            self.assertEqual(task.address_state, "pending")
+            self.assertTrue(task.geocode_pending)
+            self.run_queue()
         self.assertEqual(service.call_count, 1)
         self.assertIn("Rue+Dora+1", service.call_args.args[0])
         self.assertEqual(task.address_state, "ok")
+        self.assertFalse(task.geocode_pending)
         self.assertAlmostEqual(customer.partner_latitude, 50.8503)
         self.assertAlmostEqual(task.longitude, 4.3517)
         self.assertTrue(customer.date_localization)
 
+    def test_confirmation_queues_the_job(self):
+        cron = self.env.ref("lastmile_delivery.ir_cron_lastmile_geocode")
+        before = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+        self._create_order(partner=self._create_customer("Queue"), user=self.salesperson)
+        self.assertEqual(self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), before + 1)
+
     def test_geocoder_down_never_blocks_confirmation(self):
         customer = self._create_customer("Eli")
         self.company.lastmile_auto_dispatch = True
-        with self.mock_geocoder(error=GeocoderTimedOut("timed out")):
-            order = self._create_order(partner=customer)
+        order = self._create_order(partner=customer, user=self.salesperson)
         self.assertEqual(order.state, "sale")
-        task = order.lastmile_task_ids
+        task = order.sudo().lastmile_task_ids
+        with self.mock_geocoder(error=GeocoderTimedOut("timed out")):
+            self.run_queue()
         self.assertEqual(task.address_state, "to_check")
         self.assertIn("did not answer within", task.geocode_issue)
-        self.assertTrue(task.geocode_retry)
-        self.assertFalse(task.driver_id, "auto dispatch skips addresses to check")
+        self.assertTrue(task.geocode_pending)
+        self.assertFalse(task.driver_id, "a delivery waits for its coordinates before dispatch")
+        self.assertTrue(task.dispatch_pending)
         # dispatch on demand explains why
-        task.action_dispatch()
+        task.with_user(self.dispatcher_user).action_dispatch()
         self.assertEqual(task.state, "new")
         self.assertIn("Address to check: The geocoding service did not answer", task.dispatch_issue)
         # the scheduled action tries again when the service is back, and dispatches
         with self.mock_geocoder(answer=self.nominatim((50.8503, 4.3517))):
-            self.env["lastmile.delivery.task"]._cron_geocode()
+            self.run_queue()
         self.assertEqual(task.address_state, "ok")
         self.assertFalse(task.geocode_issue)
         self.assertEqual(task.state, "assigned")
+        self.assertFalse(task.dispatch_pending)
 
     def test_unknown_address(self):
         customer = self._create_customer("Fred")
+        task = self._create_order(partner=customer).lastmile_task_ids
         with self.mock_geocoder(answer=[]):
-            task = self._create_order(partner=customer).lastmile_task_ids
+            self.run_queue()
         self.assertEqual(task.address_state, "to_check")
         self.assertIn("not found", task.geocode_issue)
-        self.assertFalse(task.geocode_retry, "an unknown address is not retried: a person must fix it")
-        # the dispatcher fixes the coordinates by hand: the task is located again
-        task.write({"latitude": 50.85, "longitude": 4.35})
-        task.action_geocode()
+        self.assertFalse(task.geocode_pending, "an unknown address is not retried: a person must fix it")
+        # the dispatcher fixes the coordinates by hand: the task is located again at once
+        task.with_user(self.dispatcher_user).write({"latitude": 50.85, "longitude": 4.35})
+        result = task.with_user(self.dispatcher_user).action_geocode()
+        self.assertEqual(result["params"]["type"], "success")
         self.assertEqual(task.address_state, "ok")
         self.assertAlmostEqual(customer.partner_latitude, 50.85)
+
+    def test_locate_again_runs_in_the_background(self):
+        """A dispatcher's “Locate Address” on an address without coordinates queues the lookup
+        instead of waiting for the geocoder in the browser's request."""
+        task = self._create_order(partner=self._create_customer("Gus")).lastmile_task_ids
+        with self.mock_geocoder(answer=[]):
+            self.run_queue()
+        with self.mock_geocoder(answer=self.nominatim((50.85, 4.35))) as service:
+            result = task.with_user(self.dispatcher_user).action_geocode()
+            self.assertEqual(service.call_count, 0)
+            self.assertIn("in the background", result["params"]["message"])
+            self.assertEqual(task.address_state, "pending")
+            self.run_queue()
+        self.assertEqual(task.address_state, "ok")
 
     def test_bad_geocoder_settings_flag_the_task(self):
         self.env["ir.config_parameter"].sudo().set_param("lastmile.geocoder", "google")
         self.env["ir.config_parameter"].sudo().set_param("lastmile.google_api_key", "")
         task = self._create_order(partner=self._create_customer("Gil")).lastmile_task_ids
+        self.run_queue()
         self.assertIn("needs an API key", task.geocode_issue)
+
+    def test_no_request_while_rows_are_locked(self):
+        """Every geocoder request of a batch is made before the first row is written."""
+        tasks = self.env["lastmile.delivery.task"]
+        for name in ("Hal", "Ivy", "Jon"):
+            tasks |= self._create_order(partner=self._create_customer(name)).lastmile_task_ids
+        self.env.flush_all()
+        statements, writes_at_request = [], []
+        cursor_class = type(self.env.cr)
+        execute = cursor_class.execute
+
+        def spy(cr, query, params=None, log_exceptions=True):
+            statements.append(str(getattr(query, "code", query)).split(None, 1)[0].upper())
+            return execute(cr, query, params, log_exceptions)
+
+        def answer(*args, **kwargs):
+            self.env.flush_all()  # whatever is pending would be written by now
+            writes_at_request.append(sum(1 for s in statements if s in ("UPDATE", "INSERT", "DELETE")))
+            return self.nominatim((50.85, 4.35))
+
+        with self.mock_geocoder() as service, patch.object(cursor_class, "execute", spy):
+            service.side_effect = answer
+            tasks._geocode()
+            self.env.flush_all()
+        self.assertEqual(writes_at_request, [0, 0, 0])
+        self.assertTrue(any(s == "UPDATE" for s in statements))
+        self.assertEqual(set(tasks.mapped("address_state")), {"ok"})

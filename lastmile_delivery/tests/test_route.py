@@ -137,18 +137,16 @@ class TestRoutePlanning(LastmileCase):
 
     def test_two_planners_on_the_same_day(self):
         self._tasks(2)
-        other = odoo.sql_db.db_connect(self.env.cr.dbname).cursor()
-        try:
-            other.execute("SELECT 1")  # a separate connection holds the day's planning lock
-            import zlib
-
-            key = zlib.crc32(f"lastmile.plan:{self.company.id}:{DAY}".encode())
-            other.execute("SELECT pg_advisory_xact_lock(%s, %s)", (4242, key - 2**31))
+        waiting = self._create_task()
+        with self.env.registry.cursor() as other:  # a separate transaction holds the day
+            other_env = odoo.api.Environment(other, odoo.SUPERUSER_ID, {})
+            self.assertTrue(other_env["res.company"].browse(self.company.id)._lastmile_lock_day(DAY))
             with self.assertRaisesRegex(UserError, "being planned by someone else"):
                 self.plan()
-        finally:
+            with self.assertRaisesRegex(UserError, "Someone else is dispatching or planning"):
+                waiting.action_dispatch()
             other.rollback()
-            other.close()
+        self.assertEqual(self.plan()["planned"], 3, "once the other transaction is over")
 
     def test_osrm_down_falls_back_with_a_warning(self):
         params = self.env["ir.config_parameter"].sudo()

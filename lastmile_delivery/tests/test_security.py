@@ -1,7 +1,9 @@
+from freezegun import freeze_time
+
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 
-from .common import LastmileCase
+from .common import NOW, LastmileCase
 
 
 @tagged("post_install", "-at_install")
@@ -66,6 +68,7 @@ class TestSecurity(LastmileCase):
         self.assertNotIn(drivers_menu.id, visible)
 
 
+@freeze_time(NOW)
 @tagged("post_install", "-at_install")
 class TestTaskAccess(LastmileCase):
     def test_driver_sees_only_own_tasks(self):
@@ -81,7 +84,7 @@ class TestTaskAccess(LastmileCase):
         # a driver moves their delivery along, nothing else
         mine.with_user(self.driver_user).action_start()
         self.assertEqual(mine.state, "in_transit")
-        with self.assertRaisesRegex(AccessError, "ask a dispatcher"):
+        with self.assertRaises(AccessError):
             mine.with_user(self.driver_user).write({"driver_id": self.other_driver.id})
         with self.assertRaises(AccessError):
             mine.with_user(self.driver_user).action_dispatch()
