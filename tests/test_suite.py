@@ -37,12 +37,13 @@ def test_app_menu_for_each_group(env):
     plain = Users.create(
         {"name": "Plain", "login": "suite_plain", "group_ids": [(6, 0, [env.ref("base.group_user").id])]}
     )
-    dispatcher = Users.create(
-        {
-            "name": "Dispatcher",
-            "login": "suite_dispatcher",
-            "group_ids": [(6, 0, [env.ref("lastmile_delivery.group_lastmile_dispatcher").id])],
-        }
-    )
-    assert root.id in env["ir.ui.menu"].with_user(dispatcher)._visible_menu_ids()
     assert root.id not in env["ir.ui.menu"].with_user(plain)._visible_menu_ids()
+    for group in ("driver", "dispatcher", "manager"):
+        user = Users.create(
+            {
+                "name": group.title(),
+                "login": f"suite_{group}",
+                "group_ids": [(6, 0, [env.ref(f"lastmile_delivery.group_lastmile_{group}").id])],
+            }
+        )
+        assert root.id in env["ir.ui.menu"].with_user(user)._visible_menu_ids(), group

@@ -1,4 +1,6 @@
 from . import (
+    test_access,
+    test_carrier,
     test_delivery_task,
     test_dispatch,
     test_dispatch_service,

@@ -179,3 +179,22 @@ class TestDeliveryTask(LastmileCase):
             rate = self.carrier.rate_shipment(self._create_order(partner=nowhere, confirm=False))
         self.assertFalse(rate["success"])
         self.assertIn("check its street and city", rate["error_message"])
+
+    def test_address_follows_the_partner(self):
+        task = self._create_task()
+        self.assertEqual(task.address, "Rue Carla 1, 1000 Bruxelles")
+        self.customer.write({"street": "Avenue Louise 54", "city": "Ixelles", "zip": "1050"})
+        self.assertEqual(task.address, "Avenue Louise 54, 1050 Ixelles")
+
+    def test_day_follows_the_shop_time_zone(self):
+        """23:30 UTC on the 18th is already the 19th in Brussels."""
+        task = self._create_task(start=datetime(2026, 11, 18, 23, 30), end=datetime(2026, 11, 18, 23, 45))
+        self.assertEqual(task.scheduled_date.isoformat(), "2026-11-18")
+        self.company.partner_id.tz = "Europe/Brussels"
+        self.assertEqual(task.scheduled_date.isoformat(), "2026-11-19")
+        self.assertEqual(
+            self.env["lastmile.delivery.task"].search(
+                [("id", "=", task.id), ("scheduled_date", "=", "2026-11-19")]
+            ),
+            task,
+        )

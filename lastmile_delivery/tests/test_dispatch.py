@@ -263,3 +263,36 @@ class TestDispatch(LastmileCase):
         result = task.with_user(self.dispatcher_user).action_dispatch()
         self.assertEqual(result["params"]["type"], "success")
         self.assertEqual(task.state, "assigned")
+
+    def test_late_delivery_shows_its_real_eta(self):
+        """At 11:30, a 9:00-11:00 delivery can only be late: it is assigned with its real ETA,
+        flagged late by so many minutes, never an ETA squeezed into the window."""
+        self._place_driver(self.driver, WAREHOUSE)
+        self.other_driver.on_duty = False
+        with freeze_time("2026-11-18 11:30:00"):
+            task = self._create_task(start=datetime(2026, 11, 18, 9), end=datetime(2026, 11, 18, 11))
+            task.with_user(self.dispatcher_user).action_dispatch()
+            self.assertEqual(task.driver_id, self.driver)
+            self.assertGreater(task.eta, datetime(2026, 11, 18, 11, 30))
+            self.assertGreaterEqual(task.late_minutes, 31)
+            self.assertTrue(task.is_late)
+            self.assertIn(f"late by {task.late_minutes} min", task.dispatch_reason)
+
+    def test_dispatch_counts_the_time_already_planned(self):
+        """Ana's morning is full until 11:55, at the Gare du Midi: an 8:00-12:00 delivery goes to
+        Bruno, who is free, although Ana starts nearer."""
+        self._place_driver(self.driver, WAREHOUSE)
+        self._place_driver(self.other_driver, ATOMIUM)
+        busy = self._create_task(
+            partner=self.midi,
+            driver_id=self.driver.id,
+            start=datetime(2026, 11, 18, 11, 50),
+            end=datetime(2026, 11, 18, 11, 55),
+        )
+        busy.eta = datetime(2026, 11, 18, 11, 50)
+        task = self._create_task(start=datetime(2026, 11, 18, 8), end=datetime(2026, 11, 18, 12))
+        task.with_user(self.dispatcher_user).action_dispatch()
+        self.assertEqual(task.driver_id, self.other_driver)
+        self.assertFalse(task.late_minutes)
+        # the first stop of the day counts the drive from the start: Bruno at the Atomium, 8:00
+        self.assertGreater(task.eta, datetime(2026, 11, 18, 8, 10))
