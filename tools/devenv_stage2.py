@@ -8,6 +8,7 @@ then starts Odoo (``run``) or pytest (``test``). Called as::
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -100,9 +101,59 @@ def odoo_command(info: dict, *args: str) -> list[str]:
     return [sys.executable, "-m", "odoo", "server", "-c", info["config"], *args]
 
 
+# The demo is one shop in Brussels. Odoo's own demo data would make the main company a US one
+# ("My Company (San Francisco)", a US chart of accounts, USD, with journal items that lock the
+# currency) beside a second company in Chicago. So the demo database is created for Belgium
+# (EUR, Europe/Brussels), Odoo's modules are installed there without their demo data (the
+# Belgian chart of accounts comes with it), and only our addons bring a demo: a delivery day.
+DEMO_COUNTRY = "BE"
+DEMO_LOCALIZATION = "l10n_be"
+
+
+def addon_dependencies() -> list[str]:
+    """The Odoo modules our addons depend on (their manifests' ``depends``, ours excepted)."""
+    depends = set()
+    for addon in ADDONS:
+        manifest = ast.literal_eval((ROOT / addon / "__manifest__.py").read_text())
+        depends.update(manifest.get("depends", []))
+    return sorted(depends - set(ADDONS))
+
+
+def create_demo_database(info: dict, name: str) -> None:
+    say(f"database {name}: creating a Belgian shop's database (country {DEMO_COUNTRY}, EUR) ...")
+    config = ["-c", info["config"]]
+    steps = [
+        [sys.executable, "-m", "odoo", "db", *config, "init", name, "--country", DEMO_COUNTRY],
+        odoo_command(
+            info,
+            "-d",
+            name,
+            "-i",
+            ",".join([DEMO_LOCALIZATION, *addon_dependencies()]),
+            "--stop-after-init",
+            "--no-http",
+            "--log-level=warn",
+            "--log-handler=py.warnings:ERROR",
+        ),
+    ]
+    for step in steps:
+        # `odoo db init` has no log level of its own: its output is shown only when it fails
+        done = subprocess.run(step, check=False, capture_output=step is steps[0], text=True)
+        if done.returncode != 0:
+            print(done.stdout or "", done.stderr or "", file=sys.stderr)
+            raise EnvError(f"Creating the demo database {name!r} failed (see the log above).")
+    # Odoo installs a module's demo data only when its dependencies have theirs: mark the modules
+    # installed above as having it (they have none on purpose), so that ours load their demo.
+    with closing(connect(info["db"], name)) as conn, conn.cursor() as cr:
+        cr.execute("UPDATE ir_module_module SET demo = TRUE WHERE state = 'installed'")
+
+
 def install_or_update(info: dict, name: str, *, demo: bool) -> None:
     db = info["db"]
     exists, installed, stored = database_state(db, name)
+    if demo and not exists:
+        create_demo_database(info, name)
+        exists, installed, stored = database_state(db, name)
     digest = addons_digest()
     if exists and installed == set(ADDONS) and stored == digest:
         say(f"database {name}: addons up to date.")

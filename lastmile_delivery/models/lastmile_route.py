@@ -398,6 +398,7 @@ class LastmileRoute(models.Model):
                     "sequence": position,
                     "eta": origin + timedelta(seconds=visit.start),
                     "dispatch_issue": False,
+                    "dispatch_pending": False,  # planned is dispatched
                 }
                 if task.driver_id != driver:
                     values.update(
