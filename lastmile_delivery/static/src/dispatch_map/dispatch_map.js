@@ -1,13 +1,12 @@
 import { Component, onMounted, onWillStart, onWillUnmount, useRef, useState } from "@odoo/owl";
-import { loadCSS, loadJS } from "@web/core/assets";
 import { _t } from "@web/core/l10n/translation";
 import { serializeDate } from "@web/core/l10n/dates";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { escape } from "@web/core/utils/strings";
+import { createMap, fitPoints, loadLeaflet, placeIcon, stopIcon } from "../map/leaflet_map";
 
 const { DateTime } = luxon;
-const LEAFLET = "/lastmile_delivery/static/lib/leaflet";
 const UNASSIGNED_COLOR = "#6c757d";
 // Distinct hues for the drivers (grey is kept for unassigned deliveries).
 const PALETTE = [
@@ -32,7 +31,7 @@ export class DispatchMap extends Component {
         this.state = useState({ day: DateTime.local().startOf("day"), data: null, driverId: null });
         this.layers = null;
         onWillStart(async () => {
-            await Promise.all([loadJS(`${LEAFLET}/leaflet.js`), loadCSS(`${LEAFLET}/leaflet.css`)]);
+            await loadLeaflet();
             await this.load();
         });
         onMounted(() => this.mountMap());
@@ -72,13 +71,8 @@ export class DispatchMap extends Component {
     }
 
     mountMap() {
-        const L = window.L;
-        this.map = L.map(this.mapRef.el, { zoomControl: true });
-        L.tileLayer(this.state.data.tile_url, {
-            maxZoom: 19,
-            attribution: escape(this.state.data.tile_attribution),
-        }).addTo(this.map);
-        this.layers = L.layerGroup().addTo(this.map);
+        this.map = createMap(this.mapRef.el, this.state.data, { zoomControl: true });
+        this.layers = window.L.layerGroup().addTo(this.map);
         this.drawMarkers(true);
     }
 
@@ -91,14 +85,8 @@ export class DispatchMap extends Component {
             if (only !== null && (task.driver_id || false) !== only) {
                 continue;
             }
-            const color = this.driverColor(task.driver_id);
             const label = task.driver_id && task.sequence ? task.sequence : "•";
-            const icon = L.divIcon({
-                className: "o_lastmile_pin_wrap",
-                html: `<div class="o_lastmile_pin ${task.late ? "o_lastmile_pin_late" : ""}" style="background:${color}">${escape(String(label))}</div>`,
-                iconSize: [26, 26],
-                iconAnchor: [13, 13],
-            });
+            const icon = stopIcon(label, this.driverColor(task.driver_id), task.late);
             const marker = L.marker([task.lat, task.lng], { icon, title: task.name });
             marker.bindPopup(this.popupHtml(task));
             marker.on("popupopen", (ev) => {
@@ -129,12 +117,7 @@ export class DispatchMap extends Component {
             if (only !== null && only !== driver.id) {
                 continue;
             }
-            const icon = L.divIcon({
-                className: "o_lastmile_pin_wrap",
-                html: `<div class="o_lastmile_driver" style="border-color:${this.driverColor(driver.id)}"><i class="fa fa-truck"></i></div>`,
-                iconSize: [32, 32],
-                iconAnchor: [16, 16],
-            });
+            const icon = placeIcon("fa-truck", this.driverColor(driver.id));
             const seen = driver.last_seen ? _t("seen at %s", driver.last_seen) : _t("at the start location");
             L.marker([driver.lat, driver.lng], { icon, title: driver.name, zIndexOffset: 1000 })
                 .bindPopup(`<strong>${escape(driver.name)}</strong><br/>${escape(seen)}`)
@@ -142,11 +125,7 @@ export class DispatchMap extends Component {
             bounds.push([driver.lat, driver.lng]);
         }
         if (fit) {
-            if (bounds.length) {
-                this.map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15 });
-            } else {
-                this.map.setView([20, 0], 2);
-            }
+            fitPoints(this.map, bounds);
         }
     }
 
@@ -157,7 +136,7 @@ export class DispatchMap extends Component {
             <strong>${escape(task.customer)}</strong><br/>
             ${escape(task.address || "")}<br/>
             <span class="text-muted">${escape(task.window)}${task.eta ? ` · ETA ${escape(task.eta)}` : ""} · ${escape(task.name)}</span><br/>
-            ${escape(who)}${task.late ? ` · <span class="text-danger">${escape(_t("Late"))}</span>` : ""}<br/>
+            ${escape(who)}${task.late ? ` · <span class="text-danger">${escape(task.late_minutes ? _t("Late by %s min", task.late_minutes) : _t("Late"))}</span>` : ""}<br/>
             <button type="button" class="btn btn-link p-0 o_lastmile_open">${escape(_t("Open"))}</button>
         </div>`;
     }

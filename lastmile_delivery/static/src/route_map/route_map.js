@@ -1,10 +1,11 @@
 import { Component, onMounted, onWillStart, onWillUnmount, useRef } from "@odoo/owl";
-import { loadCSS, loadJS } from "@web/core/assets";
+import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { escape } from "@web/core/utils/strings";
 import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
+import { createMap, fitPoints, loadLeaflet, placeIcon, stopIcon } from "../map/leaflet_map";
 
-const LEAFLET = "/lastmile_delivery/static/lib/leaflet";
+const ROUTE_COLOR = "#1f77b4";
 
 /** The route form's map: numbered stops joined in their order, from start to end location. */
 export class RouteMap extends Component {
@@ -17,7 +18,7 @@ export class RouteMap extends Component {
         this.orm = this.env.services.orm;
         this.mapRef = useRef("map");
         onWillStart(async () => {
-            await Promise.all([loadJS(`${LEAFLET}/leaflet.js`), loadCSS(`${LEAFLET}/leaflet.css`)]);
+            await loadLeaflet();
             this.data = this.props.record.resId
                 ? await this.orm.call("lastmile.route", "get_route_map_data", [[this.props.record.resId]])
                 : null;
@@ -34,38 +35,26 @@ export class RouteMap extends Component {
         if (!this.data || !this.mapRef.el) {
             return;
         }
-        this.map = L.map(this.mapRef.el, { zoomAnimation: false, fadeAnimation: false, markerZoomAnimation: false });
         // a view first: markers added to a map without one are never placed
         const first = this.data.start || (this.data.stops[0] && [this.data.stops[0].lat, this.data.stops[0].lng]);
-        this.map.setView(first || [20, 0], first ? 13 : 2);
-        L.tileLayer(this.data.tile_url, { maxZoom: 19, attribution: escape(this.data.tile_attribution) }).addTo(
-            this.map
-        );
+        this.map = createMap(this.mapRef.el, this.data, {
+            view: first ? [first, 13] : [[20, 0], 2],
+            zoomAnimation: false,
+            fadeAnimation: false,
+            markerZoomAnimation: false,
+        });
         const line = [];
         if (this.data.start) {
             line.push(this.data.start);
-            L.marker(this.data.start, {
-                icon: L.divIcon({
-                    className: "o_lastmile_pin_wrap",
-                    html: '<div class="o_lastmile_driver"><i class="fa fa-home"></i></div>',
-                    iconSize: [32, 32],
-                    iconAnchor: [16, 16],
-                }),
-            }).addTo(this.map);
+            L.marker(this.data.start, { icon: placeIcon("fa-home") }).addTo(this.map);
         }
         for (const stop of this.data.stops) {
             line.push([stop.lat, stop.lng]);
-            L.marker([stop.lat, stop.lng], {
-                icon: L.divIcon({
-                    className: "o_lastmile_pin_wrap",
-                    html: `<div class="o_lastmile_pin" style="background:#1f77b4">${stop.sequence}</div>`,
-                    iconSize: [26, 26],
-                    iconAnchor: [13, 13],
-                }),
-            })
+            const late = stop.late_minutes ? ` · ${escape(_t("late by %s min", stop.late_minutes))}` : "";
+            L.marker([stop.lat, stop.lng], { icon: stopIcon(stop.sequence, ROUTE_COLOR, Boolean(stop.late_minutes)) })
                 .bindPopup(
                     `<strong>${escape(stop.customer)}</strong><br/>${escape(stop.address || "")}<br/>` +
-                        `<span class="text-muted">ETA ${escape(stop.eta)} · ${escape(stop.window)}</span>`
+                        `<span class="text-muted">ETA ${escape(stop.eta)} · ${escape(stop.window)}${late}</span>`
                 )
                 .addTo(this.map);
         }
@@ -74,14 +63,10 @@ export class RouteMap extends Component {
         }
         const fit = () => {
             this.map.invalidateSize();
-            if (line.length) {
-                this.map.fitBounds(line, { padding: [20, 20], maxZoom: 15 });
-            } else {
-                this.map.setView([20, 0], 2);
-            }
+            fitPoints(this.map, line, 20);
         };
         if (line.length) {
-            L.polyline(line, { color: "#1f77b4", weight: 3, opacity: 0.8 }).addTo(this.map);
+            L.polyline(line, { color: ROUTE_COLOR, weight: 3, opacity: 0.8 }).addTo(this.map);
         }
         fit();
         // the form lays the widget out after it is mounted: fit again when its size changes
