@@ -428,20 +428,24 @@ class LastmileDeliveryTask(models.Model):
     def action_unassign(self):
         self._check_dispatcher()
         self.filtered(lambda t: t.state == "assigned").write({"driver_id": False})
+        return True
 
     def action_start(self):
         """The driver is on the way to this address."""
         self._check_driver_or_dispatcher()
         self._set_state("in_transit")
+        return True
 
     def action_fail(self):
         self._check_driver_or_dispatcher()
         self._set_state("failed")
+        return True
 
     def action_reset(self):
         """A failed delivery goes back to dispatch."""
         self._check_dispatcher()
         self._set_state("new", driver_id=False, **self._prepare_unplanned_values())
+        return True
 
     def action_cancel(self):
         """Cancel the delivery: its delivery order is cancelled with it, so they never disagree."""
@@ -451,6 +455,7 @@ class LastmileDeliveryTask(models.Model):
         pickings = self.sudo().picking_id.filtered(lambda p: p.state not in ("done", "cancel"))
         if pickings:
             pickings.action_cancel()
+        return True
 
     def action_deliver(self):
         """Mark delivered and validate the delivery order (as the warehouse would, for the
@@ -461,3 +466,4 @@ class LastmileDeliveryTask(models.Model):
         for picking in todo.sudo().picking_id.filtered(lambda p: p.state not in ("done", "cancel")):
             picking._lastmile_validate()  # delivers its task through stock.picking._action_done
         todo.filtered(lambda t: t.state != "delivered")._set_state("delivered")
+        return True

@@ -234,6 +234,7 @@ class LastmileDriver(models.Model):
     def action_toggle_on_duty(self):
         for driver in self:
             driver.on_duty = not driver.on_duty
+        return True
 
     def action_view_tasks(self):
         self.ensure_one()
