@@ -4,7 +4,6 @@ from datetime import timedelta
 import psycopg2
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
 from odoo.fields import Domain
 
 from ..services.geo import has_coordinates
@@ -114,21 +113,19 @@ class LastmileDeliveryTask(models.Model):
 
     def _dispatch_in_cron(self, day, attempts=3):
         """Dispatch one company's deliveries of one day in its own transaction. A dispatcher
-        holding the day means later; a concurrent commit (a serialization failure) means again,
-        on a fresh snapshot."""
-        ids = self.ids
+        holding the day means later (returns False); a concurrent commit (a serialization
+        failure) means again, on a fresh snapshot."""
+        company, ids = self.company_id, self.ids
         for attempt in range(attempts):
+            if not company._lastmile_lock_day(day):  # taken again by _dispatch: the lock is ours
+                _logger.info("Automatic dispatch of %s postponed: someone is planning that day", day)
+                self.env.cr.rollback()
+                return False
             tasks = self.browse(ids).exists().filtered(lambda t: t.state == "new" and not t.driver_id)
             try:
                 tasks._dispatch()
-            except UserError as error:  # the day is being planned or dispatched by someone
-                _logger.info("Automatic dispatch of %s postponed: %s", day, error)
-                self.env.cr.rollback()
-                return False
             except psycopg2.errors.SerializationFailure:
-                _logger.info(
-                    "Automatic dispatch of %s met a concurrent update (attempt %s)", day, attempt + 1
-                )
+                _logger.info("Automatic dispatch of %s met a concurrent update (try %s)", day, attempt + 1)
                 self.env.cr.rollback()
                 continue
             self.env["ir.cron"]._commit_progress(len(tasks))
