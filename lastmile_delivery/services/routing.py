@@ -116,6 +116,11 @@ class Problem:
         are on board): 0 means unlimited."""
         return max(vehicle.capacity, self._on_board.get(vehicle.id, 0)) if vehicle.capacity else 0
 
+    def max_stops(self, vehicle: Vehicle) -> int:
+        """The vehicle's maximum stops, or the stops it carries when they are more: 0 means
+        unlimited."""
+        return max(vehicle.max_stops, self._on_board_stops.get(vehicle.id, 0)) if vehicle.max_stops else 0
+
     @functools.cached_property
     def _must_serve_ids(self) -> frozenset:
         return frozenset(s.id for s in self.stops if s.required) | {
@@ -123,16 +128,26 @@ class Problem:
         }
 
     @functools.cached_property
-    def _on_board(self) -> dict:
-        """{vehicle id: load of the stops it carries already} for vehicles carrying some."""
+    def _carried(self) -> dict:
+        """{stop id: vehicle id} of the stops on board or under way."""
         pinned = {s.id: s.vehicle_id for s in self.stops if s.required}
         pinned.update({sid: v.id for v in self.vehicles for sid in v.locked})
+        return pinned
+
+    @functools.cached_property
+    def _on_board(self) -> dict:
+        """{vehicle id: load of the stops it carries already} for vehicles carrying some."""
         loads = {}
         for stop in self.stops:
-            if stop.id in pinned:
+            if stop.id in self._carried:
                 delivered = stop.demand if stop.pickup_id is None and not stop.is_pickup else 0
-                loads[pinned[stop.id]] = loads.get(pinned[stop.id], 0) + delivered
+                vehicle_id = self._carried[stop.id]
+                loads[vehicle_id] = loads.get(vehicle_id, 0) + delivered
         return loads
+
+    @functools.cached_property
+    def _on_board_stops(self) -> dict:
+        return Counter(self._carried.values())
 
     @functools.cached_property
     def horizon(self) -> int:
@@ -359,8 +374,9 @@ def _check_route(problem: Problem, vehicle: Vehicle, stops: list[Stop], start_ti
     dur = problem.durations
     if start_time < vehicle.shift_start or (vehicle.on_the_road and start_time != vehicle.shift_start):
         errors.append(f"{name} leaves at {start_time}, its shift starts at {vehicle.shift_start}")
-    if vehicle.max_stops and len(stops) > vehicle.max_stops:
-        errors.append(f"{name} serves {len(stops)} stops, at most {vehicle.max_stops}")
+    max_stops = problem.max_stops(vehicle)
+    if max_stops and len(stops) > max_stops:
+        errors.append(f"{name} serves {len(stops)} stops, at most {max_stops}")
     position = {stop.id: i for i, stop in enumerate(stops)}
     pair_demand = {s.pickup_id: s.demand for s in problem.stops if s.pickup_id is not None}
     load = sum(s.demand for s in stops if s.pickup_id is None and not s.is_pickup)
@@ -462,6 +478,7 @@ def solve(problem: Problem) -> Solution:
         if s.id not in accounted
     ]
     solution.unserved = unserved + solution.unserved + dropped
+    _repair(sub, solution, deadline=started + max(1.0, problem.time_limit * 0.2) + solution.seconds)
     violations = check(problem, solution)
     if violations:
         return Solution(
@@ -478,6 +495,44 @@ def _pyvrp_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def _repair(problem: Problem, solution: Solution, deadline: float) -> None:
+    """Insert the stops the search dropped wherever they still fit (on time, within capacity,
+    maximum stops and shift), most important first, at the cheapest place: a search stopped
+    by its time limit may leave out a stop that fits. Stops of pickup-and-delivery pairs are
+    left as they are."""
+    dropped = [u for u in solution.unserved if u.reason == REASON_DROPPED]
+    if not dropped:
+        return
+    stops = {s.id: s for s in problem.stops}
+    routes = {route.vehicle_id: route for route in solution.routes}
+    order = sorted(
+        (u for u in dropped if stops[u.stop_id].pickup_id is None and not stops[u.stop_id].is_pickup),
+        key=lambda u: (-stops[u.stop_id].priority, stops[u.stop_id].window_end),
+    )
+    for item in order:
+        if time.perf_counter() > deadline:
+            break
+        best = None
+        for vehicle in problem.vehicles:
+            current = routes.get(vehicle.id)
+            sequence = [visit.stop_id for visit in current.visits] if current else []
+            found = best_insertion(problem, vehicle, sequence, item.stop_id)
+            if not found:
+                continue
+            route = found[1]
+            extra = _route_cost(vehicle, route) - (_route_cost(vehicle, current) if current else 0)
+            if best is None or extra < best[0]:
+                best = (extra, vehicle, route)
+        if best:
+            routes[best[1].id] = best[2]
+            solution.unserved.remove(item)
+    solution.routes = [routes[v.id] for v in problem.vehicles if v.id in routes]
+
+
+def _route_cost(vehicle: Vehicle, route: Route) -> int:
+    return vehicle.time_cost * route.duration + vehicle.distance_cost * route.distance
 
 
 # ---------------------------------------------------------------------------- schedule
@@ -543,7 +598,8 @@ def best_insertion(problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashab
     within capacity, or None. Returns (position, route). Locked stops keep their places."""
     by_id = {s.id: s for s in problem.stops}
     stop = by_id[stop_id]
-    if not stop.allowed(vehicle.id):
+    max_stops = problem.max_stops(vehicle)
+    if not stop.allowed(vehicle.id) or (max_stops and len(sequence) >= max_stops):
         return None
     start = len([sid for sid in sequence if sid in set(vehicle.locked)])
     start_time = vehicle.shift_start if vehicle.on_the_road else None
@@ -565,7 +621,7 @@ def best_insertion(problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashab
         )
         if capacity and max([leaving, *(v.load for v in route.visits)]) > capacity:
             continue
-        cost = vehicle.time_cost * route.duration + vehicle.distance_cost * route.distance
+        cost = _route_cost(vehicle, route)
         if best is None or cost < best[0]:
             best = (cost, position, route)
     return None if best is None else (best[1], best[2])
@@ -625,12 +681,21 @@ class _OrToolsModel:
         self._add_shifts()
         assignment = self._search()
         if assignment is None:
-            return Solution(
-                engine="ortools",
-                error=f"OR-Tools found no plan within {self.problem.time_limit:g} s "
-                f"(status {self.routing.status()})",
-            )
+            return Solution(engine="ortools", error=self._failure())
         return self._read(assignment)
+
+    def _failure(self) -> str:
+        from ortools.constraint_solver import routing_enums_pb2  # noqa: PLC0415
+
+        status = routing_enums_pb2.RoutingSearchStatus
+        code = self.routing.status()
+        if code == status.ROUTING_FAIL_TIMEOUT:
+            return f"OR-Tools found no plan within the {self.problem.time_limit:g} s it was given"
+        if code == status.ROUTING_INVALID:
+            return "OR-Tools refused the problem as invalid"
+        return (
+            "no plan keeps every rule: the stops on board or under way cannot all be served by their vehicles"
+        )
 
     def _add_arc_costs(self):
         """Travel time by default, or each vehicle's weights of time and distance."""
@@ -681,7 +746,7 @@ class _OrToolsModel:
         if not any(v.max_stops for v in self.vehicles):
             return
         callback = self.routing.RegisterUnaryTransitVector([0] * self.first_stop + [1] * len(self.stops))
-        limits = [v.max_stops or len(self.stops) for v in self.vehicles]
+        limits = [self.problem.max_stops(v) or len(self.stops) for v in self.vehicles]
         self.routing.AddDimensionWithVehicleCapacity(callback, 0, limits, True, "Stops")
 
     def _add_stops(self):

@@ -245,7 +245,7 @@ class TestRoutingEngine(BaseCase):
 
     def test_costs_never_make_dropping_cheaper(self):
         """Vehicles with costs per hour and per km serve the same stops as vehicles without:
-        leaving a stop out always costs more than serving it."""
+        leaving a stop out always costs more than serving it, even a long way off."""
         stops = [r.Stop(i, i, window_start=0, window_end=4 * 3600) for i in range(1, 6)]
 
         def vans(time_cost, distance_cost):
@@ -260,11 +260,11 @@ class TestRoutingEngine(BaseCase):
         self.assertFalse(plain.unserved)
         self.assertEqual(len(costly.unserved), len(plain.unserved))
         self.assertEqual(sum(len(route.visits) for route in costly.routes), 5)
+        # a very dear vehicle still goes to the far stop (42 min away) rather than drop it
+        dear = [r.Vehicle("dear", 0, 0, time_cost=10**6, distance_cost=10**5)]
         for engine in ("ortools", "pyvrp"):
-            p = problem(stops, vans(25_000, 1_800), engine=engine)
-            serve_cost = max(v.time_cost * p.horizon + v.distance_cost * 3 * 42_426 for v in p.vehicles)
-            self.assertGreater(r.drop_penalty(p, stops[0]), serve_cost, engine)
-            self.assertGreater(r.drop_penalty(p, r.Stop(9, 1, priority=1)), r.drop_penalty(p, stops[0]))
+            solution = r.solve(problem([r.Stop(5, 5)], dear, engine=engine))
+            self.assertEqual(sequences(solution), {"dear": [5]}, engine)
 
     def test_costs_choose_the_cheaper_vehicle(self):
         """With costs, the plan goes to the cheaper van; without, to either."""
@@ -311,14 +311,42 @@ class TestRoutingEngine(BaseCase):
     # ------------------------------------------------------------------ failures and checks
 
     def test_failed_solve_returns_an_error_not_dropped_stops(self):
-        """Two stops on board a van that may do one stop: there is no plan. The solution says
-        so and lists no routes and no unserved stops, so the caller keeps its previous plan."""
-        van = r.Vehicle("van", 0, 0, max_stops=1, fixed_start=True)
-        stops = [r.Stop(k, k, vehicle_id="van", required=True) for k in (1, 2)] + [r.Stop(3, 3)]
-        solution = r.solve(problem(stops, [van]))
-        self.assertIn("found no plan", solution.error)
+        """The search finds no plan: the solution says so and lists no routes and no unserved
+        stops, so the caller keeps its previous plan."""
+        van = r.Vehicle("van", 0, 0, fixed_start=True, locked=(1,))
+        stops = [r.Stop(1, 1), r.Stop(2, 2, vehicle_id="van", required=True), r.Stop(3, 3)]
+        with patch.object(r._OrToolsModel, "_search", return_value=None):
+            solution = r.solve(problem(stops, [van]))
+        self.assertIn("no plan keeps every rule", solution.error)
         self.assertEqual((solution.routes, solution.unserved), ([], []))
         self.assertFalse(solution.feasible)
+
+    def test_stops_on_board_count_past_the_maximum(self):
+        """Three stops on board a van allowed two: they are on the van, so they are served (and
+        nothing more is added); the rest of the fleet is planned as usual."""
+        van = r.Vehicle("van", 0, 0, max_stops=2, fixed_start=True)
+        spare = r.Vehicle("spare", 0, 0)
+        stops = [r.Stop(k, k, vehicle_id="van", required=True) for k in (1, 2, 3)] + [r.Stop(4, 4)]
+        solution = r.solve(problem(stops, [van, spare]))
+        self.assertFalse(solution.error)
+        self.assertEqual(sorted(sequences(solution)["van"]), [1, 2, 3])
+        self.assertEqual(sequences(solution)["spare"], [4])
+
+    def test_a_stop_the_search_left_out_is_put_back_where_it_fits(self):
+        """A search stopped early dropped stop 3 although the van has room: the plan gets it at
+        its cheapest place. A stop that fits nowhere stays out, with its reason."""
+        vans = [r.Vehicle("van", 0, 0, shift_end=3 * 3600)]
+        stops = [r.Stop(1, 1), r.Stop(3, 3), r.Stop(5, 5, window_end=10 * 60)]
+
+        def early_stop(self):
+            route = r.schedule(self.problem, vans[0], [1])
+            return r.Solution(engine="ortools", routes=[route])
+
+        with patch.object(r._OrToolsModel, "solve", early_stop):
+            solution = r.solve(problem(stops, vans, engine="ortools"))
+        self.assertFalse(solution.error)
+        self.assertEqual(sorted(sequences(solution)["van"]), [1, 3])
+        self.assertEqual([(u.stop_id, u.reason) for u in solution.unserved], [(5, r.REASON_WINDOW)])
 
     def test_a_plan_breaking_a_rule_is_refused(self):
         """What a backend returns goes through the check: a plan that breaks a rule comes back
