@@ -12,6 +12,7 @@ These tests need committed data: they commit their fixtures and remove them afte
 
 import uuid
 from datetime import datetime
+from unittest.mock import patch
 
 import psycopg2
 import pytest
@@ -287,3 +288,35 @@ def test_queued_dispatch_waits_for_a_dispatcher_on_the_same_day(shop):
             [("driver_id", "=", task.driver_id.id), ("scheduled_date", "=", DAY.date())]
         )
         assert task.sequence == len(stops), "after the stops the dispatcher gave the same driver"
+
+
+def test_a_day_that_fails_does_not_stop_the_others(shop):
+    """The queued dispatch of one day fails (a bug, a broken rule): that day's deliveries say so
+    and are left to the dispatcher; the next day is dispatched all the same."""
+    registry, ids = shop
+    next_day = DAY.replace(day=DAY.day + 1)
+    with registry.cursor() as cr:
+        env = _env(cr)
+        tasks = env["lastmile.delivery.task"].browse(ids["tasks"])
+        tasks[:1].write({"window_start": next_day.replace(hour=9), "window_end": next_day.replace(hour=12)})
+        tasks.sudo().dispatch_pending = True
+    model = registry["lastmile.delivery.task"]
+    prepare = model._prepare_dispatch_day
+
+    def broken_on_the_first_day(self, company, day):
+        if day == DAY.date():
+            raise ValueError("a broken rule")
+        return prepare(self, company, day)
+
+    with patch.object(model, "_prepare_dispatch_day", broken_on_the_first_day):
+        _run_queue(registry)
+    with registry.cursor() as cr:
+        tasks = _env(cr)["lastmile.delivery.task"].browse(ids["tasks"])
+        moved, stuck = tasks[:1], tasks[1:]
+        assert moved.state == "assigned"
+        assert set(stuck.mapped("state")) == {"new"}
+        assert all(
+            "Automatic dispatch failed: a broken rule" in issue
+            for issue in stuck.sudo().mapped("dispatch_issue")
+        )
+        assert not tasks.sudo().filtered("dispatch_pending")

@@ -151,7 +151,8 @@ def create_demo_database(info: dict, name: str) -> None:
 def install_or_update(info: dict, name: str, *, demo: bool) -> None:
     db = info["db"]
     exists, installed, stored = database_state(db, name)
-    if demo and not exists:
+    created = demo and not exists
+    if created:
         create_demo_database(info, name)
         exists, installed, stored = database_state(db, name)
     digest = addons_digest()
@@ -184,6 +185,8 @@ def install_or_update(info: dict, name: str, *, demo: bool) -> None:
             f"{list(ADDONS)}: see the log above."
         )
     with closing(connect(db, name)) as conn, conn.cursor() as cr:
+        if created:  # back to "no demo data" for Odoo's modules: an update of one loads none
+            cr.execute("UPDATE ir_module_module SET demo = FALSE WHERE NOT name = ANY(%s)", [list(ADDONS)])
         cr.execute(
             """INSERT INTO ir_config_parameter (key, value, create_date, write_date)
                VALUES (%s, %s, now() at time zone 'UTC', now() at time zone 'UTC')

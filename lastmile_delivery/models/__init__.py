@@ -12,5 +12,6 @@ from . import (
     res_config_settings,
     res_partner,
     sale_order,
+    stock_move,
     stock_picking,
 )

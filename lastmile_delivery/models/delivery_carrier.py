@@ -78,29 +78,47 @@ class DeliveryCarrier(models.Model):
         )
 
     def lastmile_send_shipping(self, pickings):
-        """Hand the pickings to the fleet: the price of each (in its order's currency, as
-        ``stock.picking.send_to_shipper`` expects; no remote call) and its delivery task's
-        reference as the tracking number."""
+        """Hand the pickings to the fleet: the price of each, in its order's currency as
+        ``stock.picking.send_to_shipper`` expects (no remote call: an address not located yet is
+        priced once it is), and its delivery task's reference as the tracking number. The rest
+        of an order sent as a backorder costs nothing more; a shipment cancelled before and
+        sent again reopens its delivery; a transfer done without the fleet gets no tracking."""
         results = []
         for picking in pickings:
-            order = picking.sale_id
-            price = 0.0
-            if order:
-                try:
-                    price = self._lastmile_price(order, geocode=False)
-                except UserError as error:
-                    picking.message_post(
-                        body=self.env._("The delivery price could not be computed: %(error)s", error=error)
-                    )
             task = picking.sudo().lastmile_task_ids[:1]
-            results.append({"exact_price": price, "tracking_number": task.name or picking.name})
+            if not task and picking._lastmile_is_eligible():
+                task = picking._lastmile_create_tasks(send=False)
+            if task.state == "cancelled" and picking.state not in ("done", "cancel"):
+                task._set_state("new", check=False)
+                task._queue_processing(dispatch=task.company_id.lastmile_auto_dispatch)
+            if not task or task.state == "cancelled":
+                results.append({"exact_price": 0.0, "tracking_number": False})
+                continue
+            results.append(
+                {"exact_price": self._lastmile_shipping_price(picking, task), "tracking_number": task.name}
+            )
         return results
 
+    def _lastmile_shipping_price(self, picking, task):
+        order = picking.sale_id
+        if not order or picking.backorder_id:
+            return 0.0
+        try:
+            price = self._lastmile_price(order, geocode=False)
+        except UserError as error:
+            task.price_pending = True
+            picking.message_post(
+                body=self.env._(
+                    "The delivery price is computed once the address is located: %(error)s", error=error
+                )
+            )
+            return 0.0
+        task.price_pending = False
+        return price
+
     def lastmile_get_tracking_link(self, picking):
-        task = picking.sudo().lastmile_task_ids[:1]
-        if not task:
-            return False
-        return task.get_base_url() + task._get_share_url(redirect=False)
+        """No public tracking page yet: Odoo shows the tracking reference alone."""
+        return False
 
     def lastmile_cancel_shipment(self, pickings):
         """Cancelling the shipment cancels the delivery task: no driver goes. A delivery on its

@@ -35,8 +35,6 @@ class LastmileDeliveryTask(models.Model):
     _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "scheduled_date desc, driver_id, sequence, window_start, id"
     _check_company_auto = True
-    # drivers read their deliveries (the buttons move them along): they may still leave a note
-    _mail_post_access = "read"
 
     name = fields.Char(
         string="Reference", required=True, readonly=True, copy=False, default="/", index="trigram"
@@ -75,19 +73,12 @@ class LastmileDeliveryTask(models.Model):
     )
     address = fields.Char(compute="_compute_address")
     phone = fields.Char(related="partner_shipping_id.phone")
+    # the address's coordinates; a dispatcher who enters them by hand sets them on the address
     latitude = fields.Float(
-        string="Latitude",
-        related="partner_shipping_id.partner_latitude",
-        store=True,
-        readonly=False,
-        digits=(10, 7),
+        compute="_compute_coordinates", inverse="_inverse_coordinates", store=True, digits=(10, 7)
     )
     longitude = fields.Float(
-        string="Longitude",
-        related="partner_shipping_id.partner_longitude",
-        store=True,
-        readonly=False,
-        digits=(10, 7),
+        compute="_compute_coordinates", inverse="_inverse_coordinates", store=True, digits=(10, 7)
     )
     address_state = fields.Selection(
         [("ok", "Located"), ("pending", "Locating"), ("to_check", "Address to check")],
@@ -123,14 +114,22 @@ class LastmileDeliveryTask(models.Model):
         default=lambda self: self.env.company.lastmile_service_minutes,
         help="Minutes spent at the address: parking, handing over, signature.",
     )
-    weight = fields.Float(digits="Stock Weight", tracking=True)
-    volume = fields.Float(digits="Volume")
+    # what is delivered: its delivery order's (it follows the order's changes), else entered by hand
+    weight = fields.Float(
+        digits="Stock Weight", tracking=True, compute="_compute_load", store=True, readonly=False
+    )
+    volume = fields.Float(digits="Volume", compute="_compute_load", store=True, readonly=False)
     weight_uom_name = fields.Char(compute="_compute_uom_names")
     volume_uom_name = fields.Char(compute="_compute_uom_names")
     priority = fields.Selection([("0", "Normal"), ("1", "Urgent")], default="0", index=True, tracking=True)
     instructions = fields.Text(string="Customer Instructions")
     product_ids = fields.Many2many(
-        "product.product", string="Products", help="What is delivered; dispatch rules can match on it."
+        "product.product",
+        string="Products",
+        compute="_compute_load",
+        store=True,
+        readonly=False,
+        help="What is delivered; dispatch rules can match on it.",
     )
     driver_id = fields.Many2one(
         "lastmile.driver",
@@ -152,6 +151,11 @@ class LastmileDeliveryTask(models.Model):
     sequence = fields.Integer(string="Stop", default=0, copy=False, help="Position in the driver's round.")
     eta = fields.Datetime(string="ETA", copy=False, help="Estimated time of arrival.")
     dispatch_issue = fields.Char(string="Not Dispatched Because", copy=False, groups="base.group_user")
+    price_pending = fields.Boolean(
+        copy=False,
+        groups="base.group_user",
+        help="The shipping cost waits for the address to be located (pricing per km).",
+    )
     dispatch_reason = fields.Char(string="Assignment Reason", copy=False, groups="base.group_user")
     date_delivered = fields.Datetime(readonly=True, copy=False)
     is_late = fields.Boolean(compute="_compute_is_late", search="_search_is_late")
@@ -186,6 +190,41 @@ class LastmileDeliveryTask(models.Model):
                 )
                 if p
             )
+
+    @api.depends("partner_shipping_id.partner_latitude", "partner_shipping_id.partner_longitude")
+    def _compute_coordinates(self):
+        for task in self:
+            task.latitude = task.partner_shipping_id.partner_latitude
+            task.longitude = task.partner_shipping_id.partner_longitude
+
+    def _inverse_coordinates(self):
+        """Coordinates entered by a dispatcher go to the address (only them: a dispatcher edits
+        no other contact field)."""
+        self._check_dispatcher(self.env._("Only dispatchers can enter the coordinates of an address."))
+        for task in self:
+            task.partner_shipping_id.sudo().write(
+                {
+                    "partner_latitude": task.latitude,
+                    "partner_longitude": task.longitude,
+                    "date_localization": fields.Date.context_today(task),
+                }
+            )
+
+    @api.depends(
+        "picking_id.move_ids.product_qty", "picking_id.move_ids.state", "picking_id.move_ids.product_id"
+    )
+    def _compute_load(self):
+        """From the delivery order's moves, cancelled ones left out: quantities changed on the
+        order after confirmation change the delivery too."""
+        for task in self:
+            if not task.picking_id:
+                # entered by hand: kept as they are
+                task.weight, task.volume, task.product_ids = task.weight, task.volume, task.product_ids
+                continue
+            moves = task.picking_id.move_ids.filtered(lambda m: m.state != "cancel")
+            task.weight = sum(moves.mapped("weight"))
+            task.volume = sum(m.product_id.volume * m.product_qty for m in moves)
+            task.product_ids = moves.product_id.filtered(lambda p: p.type != "service")
 
     @api.depends("latitude", "longitude", "geocode_issue", "geocode_pending")
     def _compute_address_state(self):
@@ -246,6 +285,7 @@ class LastmileDeliveryTask(models.Model):
             raise UserError(self.env._("Search on “late” only with = or != and a boolean."))
         open_states = ("new", "assigned", "in_transit")
         # ``eta > window_end`` compares two columns, which a domain cannot express.
+        self.flush_model(["state", "eta", "window_end"])
         self.env.cr.execute(
             SQL(
                 "SELECT id FROM lastmile_delivery_task WHERE state IN %s AND eta > window_end",
@@ -257,6 +297,15 @@ class LastmileDeliveryTask(models.Model):
             Domain("window_end", "<", fields.Datetime.now()) | Domain("id", "in", eta_late)
         )
         return late if (operator == "=") == value else ~late
+
+    def _mail_get_operation_for_mail_message_operation(self, message_operation):
+        """Drivers only read their deliveries (the buttons move them along), yet may leave a note
+        on them; anyone else posts where they may write, as on any document."""
+        operations = super()._mail_get_operation_for_mail_message_operation(message_operation)
+        if message_operation == "create" and self.env.user._is_internal():
+            for task in self.sudo().filtered(lambda t: t.driver_id.user_id == self.env.user):
+                operations[self.browse(task.id)] = "read"
+        return operations
 
     # ------------------------------------------------------------------ constraints
 
@@ -344,16 +393,21 @@ class LastmileDeliveryTask(models.Model):
             else self.env._("Unassigned by %(user)s", user=self.env.user.name)
         )
         result = super().write(vals)
-        internal = {"dispatch_reason": reason, "dispatch_issue": False} if changed else {}
+        # a person decided: nothing is dispatched automatically any more
+        internal = (
+            {"dispatch_reason": reason, "dispatch_issue": False, "dispatch_pending": False} if changed else {}
+        )
         if to_assign:
             to_assign._set_state("assigned", driver_pinned=True, **internal)
         if to_unassign:
             to_unassign._set_state("new", **to_unassign._prepare_unplanned_values(), **internal)
         rest = changed - to_assign - to_unassign
-        if rest:
+        if rest:  # moved from one driver to another: off the old driver's round
             super(LastmileDeliveryTask, rest).write(
-                {"driver_pinned": bool(driver), "route_id": False, **internal}
+                {**self._prepare_unplanned_values(), "driver_pinned": bool(driver), **internal}
             )
+        if driver and changed:
+            driver._touch_dispatch()  # a dispatch of that driver's day going on meanwhile must retry
         for task in changed:
             task._message_log(body=reason)
         return result
@@ -410,6 +464,12 @@ class LastmileDeliveryTask(models.Model):
             self._check_transition(state)
         if state == "delivered":
             values.setdefault("date_delivered", fields.Datetime.now())
+        if state != "new":  # dispatched, on its way or over: nothing left to dispatch by itself
+            values.setdefault("dispatch_pending", False)
+        if state in FINAL_STATES:
+            values.update(geocode_pending=False, dispatch_issue=False)
+        if state == "failed":  # out of the round's order, not numbered like its open stops
+            values.setdefault("sequence", 0)
         return self.sudo().write({"state": state, **values})
 
     def _check_transition(self, state):

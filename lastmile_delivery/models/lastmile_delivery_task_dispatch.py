@@ -45,12 +45,13 @@ class LastmileDeliveryTask(models.Model):
     # ------------------------------------------------------------------ dispatch
 
     def _dispatch(self):
-        """Dispatch those still to dispatch, a company and a day at a time, each under that day's
-        lock (dispatch and route planning of a day run one at a time). Returns (assigned,
-        unassigned). Callers check rights; this runs with what the caller may do."""
-        tasks = self.filtered(lambda t: t.state in ("new", "failed") and not t.driver_id)
-        assigned, unassigned = self.browse(), self.browse()
-        for (company, day), group in tasks.grouped(lambda t: (t.company_id, t.scheduled_date)).items():
+        """Dispatch those to dispatch (a failed delivery goes out again), a company and a day at a
+        time, each under that day's lock (dispatch and route planning of a day run one at a
+        time). Every day is prepared, routing servers asked included, before anything is
+        written. Returns (assigned, unassigned). Callers check rights."""
+        tasks = self.filtered(lambda t: t.state == "failed" or (t.state == "new" and not t.driver_id))
+        groups = tasks.grouped(lambda t: (t.company_id, t.scheduled_date))
+        for company, day in groups:
             if not company._lastmile_lock_day(day):
                 raise UserError(
                     self.env._(
@@ -59,7 +60,13 @@ class LastmileDeliveryTask(models.Model):
                         day=day,
                     )
                 )
-            done, failed = group.with_company(company)._dispatch_day(company, day)
+        prepared = [
+            (group.with_company(company), group.with_company(company)._prepare_dispatch_day(company, day))
+            for (company, day), group in groups.items()
+        ]
+        assigned, unassigned = self.browse(), self.browse()
+        for group, (result, drivers, insertions) in prepared:
+            done, failed = group._apply_dispatch_result(result, drivers, insertions)
             assigned |= done
             unassigned |= failed
         # dispatched, or not for a reason a person must see to; those waiting for their address
@@ -68,10 +75,10 @@ class LastmileDeliveryTask(models.Model):
         tried.sudo().filtered("dispatch_pending").dispatch_pending = False
         return assigned, unassigned
 
-    def _dispatch_day(self, company, day):
-        """Choose the drivers, then prepare the insertions into planned routes (which may ask a
-        routing server), and only then write: no row is locked while waiting for a server."""
-        drivers = self.env["lastmile.driver"].search(self.env["lastmile.driver"]._get_on_duty_domain(company))
+    def _prepare_dispatch_day(self, company, day):
+        """(engine result, drivers, route insertions) of a day: computed, nothing written."""
+        Driver = self.env["lastmile.driver"]
+        drivers = Driver.search(Driver._get_on_duty_domain(company))
         result = engine.dispatch(
             self._prepare_dispatch_inputs(drivers),
             drivers._prepare_dispatch_inputs(day),
@@ -79,8 +86,7 @@ class LastmileDeliveryTask(models.Model):
             company._lastmile_travel_model(),
             now=fields.Datetime.now(),
         )
-        insertions = self._prepare_route_insertions(result, day)
-        return self._apply_dispatch_result(result, drivers, insertions)
+        return result, drivers, self._prepare_route_insertions(result, day)
 
     def _prepare_route_insertions(self, result, day):
         """{route: values} for the planned routes of the day that get new deliveries: each new
@@ -176,10 +182,10 @@ class LastmileDeliveryTask(models.Model):
 
     def _format_stops(self, stops):
         if not stops:
-            return self.env._("first stop today")
+            return self.env._("first stop of the day")
         if stops == 1:
-            return self.env._("1 stop today")
-        return self.env._("%(stops)s stops today", stops=stops)
+            return self.env._("1 stop that day")
+        return self.env._("%(stops)s stops that day", stops=stops)
 
     @api.model
     def _format_unassigned_reason(self, reason, detail):
@@ -192,7 +198,7 @@ class LastmileDeliveryTask(models.Model):
             engine.REASON_CAPACITY: self.env._("No capacity"),
             engine.REASON_STOPS: self.env._("Too many stops"),
             routing_engine.REASON_WINDOW: self.env._("No driver on shift"),
-            routing_engine.REASON_VEHICLE: self.env._("No rule match"),
+            routing_engine.REASON_VEHICLE: self.env._("No driver it may go with"),
             routing_engine.REASON_PAIR: self.env._("Not plannable"),
             routing_engine.REASON_DROPPED: self.env._("Not plannable"),
             routing_engine.REASON_NO_VEHICLE: self.env._("No driver on duty"),
@@ -231,6 +237,7 @@ class LastmileDeliveryTask(models.Model):
         return (drivers | Driver.search(Driver._get_on_duty_domain())).sorted()
 
     @api.model
+    @api.readonly
     def web_read_group(self, domain, groupby, aggregates=(), limit=None, offset=0, order=None, **kwargs):
         """Open the “no driver” column of the board: it holds what is left to dispatch (Odoo
         folds empty many2one groups by default)."""
@@ -242,6 +249,7 @@ class LastmileDeliveryTask(models.Model):
         return super().web_read_group(domain, groupby, aggregates, limit, offset, order, **kwargs)
 
     @api.model
+    @api.readonly
     def get_map_data(self, date=None):
         """Tasks of a day and driver positions for the dispatch map (read access applies)."""
         day = fields.Date.to_date(date) if date else fields.Date.context_today(self)

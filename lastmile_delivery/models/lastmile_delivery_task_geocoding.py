@@ -32,38 +32,51 @@ class LastmileDeliveryTask(models.Model):
 
     def _geocode(self):
         """Locate the addresses without coordinates. Never raises: failures flag the task.
+        Returns True when the geocoding service failed (the rest waits for the next round).
 
         Every request to the geocoder is made before anything is written, so no row stays
-        locked while a service is waited for.
+        locked while a service is waited for; a service that fails is not asked again for the
+        other addresses of the batch.
         """
         tasks = self.sudo()
         to_locate = tasks.filtered(lambda t: not has_coordinates(t.latitude, t.longitude))
-        (tasks - to_locate).filtered(lambda t: t.geocode_issue or t.geocode_pending).write(
-            {"geocode_issue": False, "geocode_pending": False}
-        )
-        if not to_locate:
-            return
-        try:
-            geocoder = self.env["res.partner"]._lastmile_geocoder()
-        except GeocodingError as error:
-            to_locate.write({"geocode_issue": str(error), "geocode_pending": True})
-            return
-        answers = {}
-        for partner in to_locate.partner_shipping_id:
+        answers, failure = {}, None
+        if to_locate:
             try:
-                answers[partner] = partner._lastmile_geocode_query(geocoder)
+                geocoder = self.env["res.partner"]._lastmile_geocoder()
             except GeocodingError as error:
-                answers[partner] = error
-        for partner, tasks in to_locate.grouped("partner_shipping_id").items():
-            answer = answers[partner]
-            if isinstance(answer, GeocodingError):
-                tasks.write({"geocode_issue": str(answer), "geocode_pending": True})
-            elif answer:
-                partner._lastmile_store_location(answer)
-                tasks.write({"geocode_issue": False, "geocode_pending": False})
+                failure = error
+            else:
+                for partner in to_locate.partner_shipping_id:
+                    try:
+                        answers[partner] = partner._lastmile_geocode_query(geocoder)
+                    except GeocodingError as error:
+                        failure = error
+                        break
+        found = tasks - to_locate
+        for partner, group in to_locate.grouped("partner_shipping_id").items():
+            if partner not in answers:
+                group.write({"geocode_issue": str(failure), "geocode_pending": True})
+            elif answers[partner]:
+                partner._lastmile_store_location(answers[partner])
+                found |= group
             else:
                 message = self.env._("The address was not found by the geocoder: check the street and city.")
-                tasks.write({"geocode_issue": message, "geocode_pending": False})
+                group.write({"geocode_issue": message, "geocode_pending": False})
+        found._on_located()
+        return failure is not None
+
+    def _on_located(self):
+        """These deliveries have their coordinates: the address is fine, an old reason not to
+        dispatch them is gone, a price per km can be set, and an automatic dispatch can go."""
+        tasks = self.sudo()
+        was_to_check = tasks.filtered(lambda t: t.geocode_issue or t.geocode_pending)
+        was_to_check.write({"geocode_issue": False, "geocode_pending": False})
+        was_to_check.filtered(lambda t: t.state == "new" and t.dispatch_issue).dispatch_issue = False
+        for task in tasks.filtered("price_pending"):
+            task.picking_id.send_to_shipper()
+        if tasks.filtered(lambda t: t.dispatch_pending and t.state == "new"):
+            self._trigger_queue()
 
     def action_geocode(self):
         """Locate the selected addresses: at once for those with coordinates (entered by hand),
@@ -86,15 +99,21 @@ class LastmileDeliveryTask(models.Model):
         return notification_action(self.env._("Every address is located."), "success")
 
     @api.model
-    def _cron_geocode(self, limit=200):
-        """Locate the addresses waiting for the geocoder, then dispatch the deliveries waiting
-        for automatic dispatch whose address is located. Commits after each step: the geocoder's
-        answers are kept even if a dispatch has to wait."""
-        tasks = self.search(
-            [("geocode_pending", "=", True), ("state", "in", ["new", "assigned", "failed"])], limit=limit
-        )
-        tasks._geocode()
-        self.env["ir.cron"]._commit_progress(len(tasks))
+    def _cron_geocode(self, batch=10):
+        """One round of the queue; the scheduler runs it again while work remains. Dispatches
+        the located deliveries waiting for it, then locates a batch of addresses (committed,
+        so an answer is never lost), then dispatches what they located."""
+        self._dispatch_queued()
+        pending = Domain("geocode_pending", "=", True) & Domain("state", "in", ["new", "assigned", "failed"])
+        tasks = self.search(pending, limit=batch, order="write_date, id")
+        service_down = tasks._geocode()
+        remaining = 0 if service_down else self.search_count(pending)  # down: the next scheduled round
+        self.env["ir.cron"]._commit_progress(len(tasks), remaining=remaining)
+        if tasks:
+            self._dispatch_queued()
+
+    @api.model
+    def _dispatch_queued(self):
         to_dispatch = self.search(
             Domain("dispatch_pending", "=", True)
             & Domain("state", "=", "new")
@@ -103,8 +122,7 @@ class LastmileDeliveryTask(models.Model):
         postponed = False
         for (_company, day), group in to_dispatch.grouped(lambda t: (t.company_id, t.scheduled_date)).items():
             postponed |= not group._dispatch_in_cron(day)
-        if postponed or len(tasks) == limit:
-            # a day someone was planning, or more addresses to locate: come back soon
+        if postponed:  # a day someone was planning: come back soon
             self._trigger_queue(fields.Datetime.now() + timedelta(minutes=1))
 
     @api.model
@@ -114,7 +132,8 @@ class LastmileDeliveryTask(models.Model):
     def _dispatch_in_cron(self, day, attempts=3):
         """Dispatch one company's deliveries of one day in its own transaction. A dispatcher
         holding the day means later (returns False); a concurrent commit (a serialization
-        failure) means again, on a fresh snapshot."""
+        failure) means again, on a fresh snapshot; any other failure is written on the
+        deliveries, which are then left to the dispatcher, and the other days go on."""
         company, ids = self.company_id, self.ids
         for attempt in range(attempts):
             if not company._lastmile_lock_day(day):  # taken again by _dispatch: the lock is ours
@@ -124,10 +143,20 @@ class LastmileDeliveryTask(models.Model):
             tasks = self.browse(ids).exists().filtered(lambda t: t.state == "new" and not t.driver_id)
             try:
                 tasks._dispatch()
+                self.env.flush_all()  # a conflict shows at the write: within the retry
             except psycopg2.errors.SerializationFailure:
                 _logger.info("Automatic dispatch of %s met a concurrent update (try %s)", day, attempt + 1)
                 self.env.cr.rollback()
                 continue
-            self.env["ir.cron"]._commit_progress(len(tasks))
+            except Exception as error:  # noqa: BLE001 - one day's failure must not stop the others
+                _logger.exception("Automatic dispatch of %s failed", day)
+                self.env.cr.rollback()
+                self.browse(ids).exists().sudo().write(
+                    {
+                        "dispatch_pending": False,
+                        "dispatch_issue": self.env._("Automatic dispatch failed: %(error)s", error=error),
+                    }
+                )
+            self.env["ir.cron"]._commit_progress()  # progress counts addresses; this only commits
             return True
         return False

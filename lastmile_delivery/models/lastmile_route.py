@@ -143,6 +143,8 @@ class LastmileRoute(models.Model):
         self._check_dispatcher()
         day = fields.Date.to_date(date) if date else fields.Date.context_today(self)
         company = self.env.company
+        # a worker is not held longer than Odoo lets a request run
+        time_limit = min(max(int(time_limit or company.lastmile_plan_time_limit or 10), 1), 120)
         self._lock_planning(company, day)
         tasks = self.env["lastmile.delivery.task"].search(
             [
@@ -223,9 +225,9 @@ class LastmileRoute(models.Model):
             for task in tasks - located
         ]
         points = _Points()
-        on_road = self._drivers_on_the_road(day, drivers, located)
-        costs = drivers._prepare_fleet_routing_costs(company)
         shifts = drivers._get_shifts(day)
+        on_road = self._drivers_on_the_road(day, drivers, located, shifts)
+        costs = drivers._prepare_fleet_routing_costs(company)
         vehicles = []
         for driver in drivers:
             vehicle = self._prepare_vehicle(
@@ -263,26 +265,34 @@ class LastmileRoute(models.Model):
             "unserved": unserved,
         }
 
-    def _drivers_on_the_road(self, day, drivers, tasks):
+    def _drivers_on_the_road(self, day, drivers, tasks, shifts):
         """{driver: (what is on board, where they are)} for the drivers out on their round of
-        ``day``: a delivery under way, or some done and some left. What is on board is every
-        open delivery of theirs; where they are, the phone's position, else the last one done."""
+        ``day``, deliveries left: one under way, or some delivered or failed since their shift
+        began (a delivery order the warehouse validated before does not send anyone out). Where
+        they are: the phone's position, else the last stop done."""
+        now = fields.Datetime.now()
         done_today = self.env["lastmile.delivery.task"].search(
             [
                 ("driver_id", "in", drivers.ids),
                 ("scheduled_date", "=", day),
                 ("state", "in", ["delivered", "failed"]),
             ],
-            order="date_delivered desc, id desc",
+            order="date_delivered desc, write_date desc, id desc",
         )
-        last_done = {driver: done[:1] for driver, done in done_today.grouped("driver_id").items()}
         by_driver = tasks.filtered(lambda t: t.state in ("assigned", "in_transit")).grouped("driver_id")
         on_road = {}
         for driver in drivers:
             on_board = by_driver.get(driver, tasks.browse())
-            if not on_board or not (driver in last_done or "in_transit" in on_board.mapped("state")):
+            intervals = shifts.get(driver.id) or []
+            began = intervals[0][0] if intervals else None
+            done = done_today.filtered(
+                lambda t, d=driver, b=began: (
+                    t.driver_id == d and b and b <= (t.date_delivered or t.write_date) <= now
+                )
+            )
+            if not on_board or not ("in_transit" in on_board.mapped("state") or done):
                 continue
-            last = last_done.get(driver)
+            last = done[:1]
             where = None
             if driver.last_seen and has_coordinates(driver.current_latitude, driver.current_longitude):
                 where = [driver.current_latitude, driver.current_longitude]
@@ -414,9 +424,10 @@ class LastmileRoute(models.Model):
                 route.state = "planned"
         plan["drivers"].browse([r.driver_id.id for r in touched])._touch_dispatch()
         unserved = plan["unserved"] + self._explain_unserved(plan)
+        kept = {stop.id for stop in problem.stops if stop.vehicle_id is not None}  # pinned: they stay
         for task, reason in unserved:
             values = {"dispatch_issue": reason, "route_id": False, "sequence": 0, "eta": False}
-            if task.state == "assigned" and not task.driver_pinned:
+            if task.state == "assigned" and not task.driver_pinned and task.id not in kept:
                 task._set_state("new", driver_id=False, dispatch_reason=False, **values)
             else:
                 task.sudo().write(values)
@@ -502,16 +513,12 @@ class LastmileRoute(models.Model):
         current = self.task_ids.filtered(lambda t: t.state in ("assigned", "in_transit")).sorted("sequence")
         everything = (current | tasks).filtered(lambda t: has_coordinates(t.latitude, t.longitude))
         points = _Points()
-        road = None
-        if self.state == "in_progress":
-            road = self._drivers_on_the_road(day, driver, current).get(driver) or (
-                current,
-                driver._lastmile_position(),
-            )
+        shifts = driver._get_shifts(day)
+        road = self._drivers_on_the_road(day, driver, current, shifts).get(driver)
         costs = driver._prepare_fleet_routing_costs(company)
         now_s = seconds_since(origin, fields.Datetime.now())
         vehicle = self._prepare_vehicle(
-            driver, origin, now_s, driver._get_shifts(day).get(driver.id) or [], road, points, costs
+            driver, origin, now_s, shifts.get(driver.id) or [], road, points, costs
         )
         if not vehicle:
             return {}
@@ -561,6 +568,7 @@ class LastmileRoute(models.Model):
 
     # ------------------------------------------------------------------ map and sheet
 
+    @api.readonly
     def get_route_map_data(self):
         self.ensure_one()
         driver = self.driver_id

@@ -23,13 +23,6 @@ class SaleOrder(models.Model):
         for order in self:
             order.lastmile_task_count = len(order.lastmile_task_ids)
 
-    def _action_confirm(self):
-        """Own-fleet deliveries get their task; locating and dispatching them is queued after
-        the commit, so confirming an order waits for no remote service and no other order."""
-        result = super()._action_confirm()
-        self.picking_ids._lastmile_create_tasks()
-        return result
-
     def action_view_lastmile_tasks(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 
@@ -28,7 +28,7 @@ class StockPicking(models.Model):
             and not self.sudo().lastmile_task_ids
         )
 
-    def _lastmile_create_tasks(self):
+    def _lastmile_create_tasks(self, send=True):
         """Create the delivery task of each eligible picking, hand the picking to the fleet (the
         carrier's ``send_shipping``: price and tracking reference) and queue the address lookup
         and, when the shop dispatches on confirmation, the dispatch. Returns the new tasks."""
@@ -37,8 +37,9 @@ class StockPicking(models.Model):
         if not pickings:
             return Task
         tasks = Task.create([p._prepare_lastmile_task_values() for p in pickings])
-        for picking in pickings.sudo():
-            picking.send_to_shipper()
+        if send:
+            for picking in pickings.sudo():
+                picking.send_to_shipper()
         for company, company_tasks in tasks.grouped("company_id").items():
             company_tasks._queue_processing(dispatch=company.lastmile_auto_dispatch)
         return tasks
@@ -49,33 +50,31 @@ class StockPicking(models.Model):
         order = self.sale_id
         address = self.partner_id or order.partner_shipping_id
         start, end = self._prepare_lastmile_window(address)
-        products = self.move_ids.product_id.filtered(lambda p: p.type != "service")
-        volume = sum(m.product_id.volume * m.product_qty for m in self.move_ids)
         instructions = "\n".join(filter(None, [address.lastmile_instructions, order.lastmile_instructions]))
         return {
             "company_id": self.company_id.id,
-            "picking_id": self.id,
+            "picking_id": self.id,  # the load (weight, volume, products) follows the picking
             "sale_order_id": order.id,
             "partner_id": (order.partner_id or address).commercial_partner_id.id,
             "partner_shipping_id": address.id,
             "window_start": start,
             "window_end": end,
             "service_minutes": self.company_id.lastmile_service_minutes,
-            "weight": self.weight,
-            "volume": volume,
             "priority": "1" if self.priority == "1" else "0",
             "instructions": instructions or False,
-            "product_ids": [fields.Command.set(products.ids)],
         }
 
     def _prepare_lastmile_window(self, address):
-        """(start, end) in naive UTC: the promised delivery time of the order, else the
-        customer's preferred hours, else the shop's delivery hours, on the scheduled day."""
+        """(start, end) in naive UTC: the promised delivery time of the order while it is still
+        ahead, else the customer's preferred hours, else the shop's delivery hours, on the
+        scheduled day (today at the earliest: a backorder goes out on the next round)."""
         company = self.company_id
         order = self.sale_id
         if order.commitment_date:
             start = order.commitment_date
-            return start, start + timedelta(minutes=company.lastmile_window_minutes or 60)
+            end = start + timedelta(minutes=company.lastmile_window_minutes or 60)
+            if end >= fields.Datetime.now():
+                return start, end
         day = company._lastmile_date_of(self.scheduled_date or fields.Datetime.now())
         day = max(day, company._lastmile_date_of(fields.Datetime.now()))
         hour_from, hour_to = company.lastmile_delivery_hour_from, company.lastmile_delivery_hour_to
@@ -85,37 +84,43 @@ class StockPicking(models.Model):
         return company._lastmile_localize(day, hour_from), company._lastmile_localize(day, hour_to)
 
     def _lastmile_validate(self):
-        """Validate this delivery order for its delivery task, everything delivered."""
+        """Validate this delivery order for its delivery task, everything delivered. No SMS
+        from the warehouse flow: customers hear from the delivery itself."""
         self.ensure_one()
-        if self.state != "assigned":
+        short = self.move_ids.filtered(lambda m: m.state not in ("assigned", "done", "cancel"))
+        if self.state != "assigned" or short:
             raise UserError(
                 self.env._(
-                    "Delivery order %(picking)s is not ready (products not reserved): it cannot be "
-                    "validated yet.",
+                    "Delivery order %(picking)s is not fully reserved (%(products)s): the warehouse must "
+                    "reserve every product before it is delivered.",
                     picking=self.name,
+                    products=", ".join(short.product_id.mapped("display_name"))
+                    or self.env._("nothing reserved"),
                 )
             )
         self.move_ids.picked = True
         result = self.with_context(
-            skip_backorder=True, cancel_backorder=True, picking_ids_not_to_backorder=self.ids
+            skip_backorder=True, cancel_backorder=True, picking_ids_not_to_backorder=self.ids, skip_sms=True
         ).button_validate()
         if isinstance(result, dict):
             raise UserError(
                 self.env._(
-                    "Delivery order %(picking)s needs attention before it can be validated.",
+                    "Delivery order %(picking)s needs attention in the warehouse before it can be validated "
+                    "(%(step)s).",
                     picking=self.name,
+                    step=result.get("name") or result.get("res_model") or "",
                 )
             )
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        pickings = super().create(vals_list)
-        backorders = pickings.filtered(lambda p: p.backorder_id.sudo().lastmile_task_ids)
-        if backorders:
-            backorders._lastmile_create_tasks()
-        return pickings
+    def _create_backorder(self, backorder_moves=None):
+        """The rest of an own-fleet delivery goes out as its own delivery task, once its moves
+        have moved to the backorder."""
+        backorders = super()._create_backorder(backorder_moves=backorder_moves)
+        backorders._lastmile_create_tasks()
+        return backorders
 
     def action_cancel(self):
+        self.check_access("write")
         on_the_way = self.sudo().lastmile_task_ids.filtered(lambda t: t.state == "in_transit")
         if on_the_way:
             raise UserError(
@@ -126,10 +131,23 @@ class StockPicking(models.Model):
                     driver=", ".join(on_the_way.driver_id.mapped("name")),
                 )
             )
-        result = super().action_cancel()
+        return super().action_cancel()
+
+    def _lastmile_sync_cancelled(self):
+        """Cancel the delivery tasks of the cancelled pickings among these. A task already on
+        its way stays, with a note for the dispatcher: the goods are on the van."""
         tasks = self.filtered(lambda p: p.state == "cancel").sudo().lastmile_task_ids
-        tasks.filtered(lambda t: t.state != "cancelled")._set_state("cancelled", check=False)
-        return result
+        tasks = tasks.filtered(lambda t: t.state not in ("cancelled", "delivered"))
+        on_the_way = tasks.filtered(lambda t: t.state == "in_transit")
+        (tasks - on_the_way)._set_state("cancelled", check=False)
+        for task in on_the_way:
+            task._message_log(
+                body=self.env._(
+                    "Its delivery order %(picking)s was cancelled while the delivery is on its way: "
+                    "the driver brings the goods back.",
+                    picking=task.picking_id.name,
+                )
+            )
 
     def _action_done(self):
         result = super()._action_done()

@@ -246,16 +246,18 @@ def _unassigned_reason(task: TaskInput, eliminated: dict, best_room, drivers) ->
             f"it weighs {_fmt_kg(task.weight)}, "
             f"more than the largest vehicle carries ({_fmt_kg(max(capacities))})",
         )
+    # when "only" rules narrowed the choice, say so: the other drivers may well have room
+    among = f" among the drivers {', '.join(task.only_rules)} allows" if task.only_rules else ""
     if eliminated[REASON_STOPS]:
         return Unassigned(
-            task.id, REASON_STOPS, "every available driver has reached their maximum number of stops"
+            task.id, REASON_STOPS, f"every available driver{among} has reached their maximum number of stops"
         )
     if eliminated[REASON_CAPACITY]:
         room = "none" if best_room is None or best_room <= 0 else _fmt_kg(best_room)
         return Unassigned(
             task.id,
             REASON_CAPACITY,
-            f"no vehicle has capacity left for {_fmt_kg(task.weight)} (most room left: {room})",
+            f"no vehicle{among} has capacity left for {_fmt_kg(task.weight)} (most room left: {room})",
         )
     if eliminated[REASON_SHIFT]:
         if any(_works_during(driver, task) for driver in drivers):

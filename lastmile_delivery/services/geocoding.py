@@ -8,6 +8,7 @@ not know returns ``None``.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from geopy import exc as geopy_exc
 from geopy.geocoders import GoogleV3, Nominatim
 
 from odoo.tools.lru import LRU
+
+_logger = logging.getLogger(__name__)
 
 PROVIDERS = ("nominatim", "google")
 DEFAULT_NOMINATIM_URL = "https://nominatim.openstreetmap.org"
@@ -120,8 +123,15 @@ class Geocoder:
             raise GeocodingError(f"The geocoding service refused the credentials: {error}") from None
         except geopy_exc.GeocoderQuotaExceeded:
             raise GeocodingError("The geocoding service quota is exhausted; try again later.") from None
-        except (geopy_exc.GeopyError, OSError, ValueError) as error:
-            raise GeocodingError(f"The geocoding service is unavailable: {error}") from None
+        except (geopy_exc.GeocoderUnavailable, OSError) as error:
+            # connection details (URLs, sockets) are for the log, not for the person reading it
+            _logger.info("Geocoding %r with %s failed: %r", query, self._key, error)
+            raise GeocodingError(
+                "The geocoding service could not be reached; the address is located again later."
+            ) from None
+        except (geopy_exc.GeopyError, ValueError) as error:
+            detail = (str(error).splitlines() or [""])[0][:120]
+            raise GeocodingError(f"The geocoding service is unavailable: {detail}") from None
         result = (
             GeocodeResult(float(location.latitude), float(location.longitude), location.address or "")
             if location

@@ -11,6 +11,7 @@ Results are integers: seconds and meters. A small cache keeps the matrices of re
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -104,14 +105,20 @@ class OsrmMatrix:
 
 
 CACHE = LRU(8)  # the matrices of the last plans
+# provider key -> (time.monotonic() of its last failure, message): a provider that failed is
+# not asked again for RETRY_AFTER seconds, so one request never waits for a down server twice
+FAILURES = {}
+RETRY_AFTER = 60.0
 
 
-def travel_matrix(points, provider, fallback: StraightLineMatrix | None = None) -> Matrix:
-    """The matrix of ``points`` from ``provider``; if it fails and a fallback is given, the
-    straight-line matrix with a warning."""
+def travel_matrix(
+    points, provider, fallback: StraightLineMatrix | None = None, clock=time.monotonic
+) -> Matrix:
+    """The matrix of ``points`` from ``provider``; if it fails (or failed less than a minute
+    ago) and a fallback is given, the straight-line matrix with a warning."""
+    provider_key = (provider.name, getattr(provider, "url", ""))
     key = (
-        provider.name,
-        getattr(provider, "url", ""),
+        *provider_key,
         getattr(provider, "road_factor", 0),
         getattr(provider, "speed_kmh", 0),
         tuple(points),
@@ -119,9 +126,14 @@ def travel_matrix(points, provider, fallback: StraightLineMatrix | None = None) 
     cached = CACHE.get(key)
     if cached is not None:
         return cached
+    failed_at, message = FAILURES.get(provider_key, (None, ""))
     try:
+        if fallback is not None and failed_at is not None and clock() - failed_at < RETRY_AFTER:
+            raise MatrixError(f"{message} (not asked again for a minute)")
         matrix = provider.compute(points)
     except MatrixError as error:
+        if failed_at is None or clock() - failed_at >= RETRY_AFTER:
+            FAILURES[provider_key] = (clock(), str(error))
         if fallback is None:
             raise
         matrix = fallback.compute(points)
@@ -129,5 +141,6 @@ def travel_matrix(points, provider, fallback: StraightLineMatrix | None = None) 
             matrix.durations, matrix.distances, matrix.provider, f"{error} Straight-line estimates used."
         )
         return matrix  # a fallback is not cached: the provider may be back for the next plan
+    FAILURES.pop(provider_key, None)
     CACHE[key] = matrix
     return matrix

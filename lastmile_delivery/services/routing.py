@@ -28,6 +28,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import pickle
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Hashable, Sequence
@@ -460,7 +463,7 @@ def solve(problem: Problem) -> Solution:
     elif engine == "pyvrp":
         solution = _solve_pyvrp(sub)
     elif engine == "ortools":
-        solution = _OrToolsModel(sub).solve()
+        solution = _solve_ortools(sub)
     else:
         raise RoutingError(f"unknown engine {engine!r}")
     solution.seconds = time.perf_counter() - started
@@ -628,6 +631,56 @@ def best_insertion(problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashab
 
 
 # ---------------------------------------------------------------------------- OR-Tools
+
+# OR-Tools holds Python's GIL for its whole search: in a threaded server (one process, requests
+# in threads) every request would wait for the plan. The search runs in a child process that
+# loads this file alone; plain data goes in and out.
+_CHILD = """
+import importlib.util, pickle, sys
+spec = importlib.util.spec_from_file_location("lastmile_routing_child", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = module
+spec.loader.exec_module(module)
+problem = module._problem_from_dict(pickle.load(sys.stdin.buffer))
+pickle.dump(module._to_dict(module._OrToolsModel(problem).solve()), sys.stdout.buffer)
+"""
+
+
+def _solve_ortools(problem: Problem) -> Solution:
+    """The OR-Tools search, in a child process (see ``_CHILD``)."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD, __file__],
+            input=pickle.dumps(_to_dict(problem)),
+            capture_output=True,
+            timeout=problem.time_limit * 2 + 120,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return Solution(engine="ortools", error="OR-Tools did not finish within its time limit")
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise RoutingError(f"the OR-Tools search stopped with an error: {tail[0]}")
+    return _solution_from_dict(pickle.loads(done.stdout))
+
+
+def _to_dict(value) -> dict:
+    return dataclasses.asdict(value)
+
+
+def _problem_from_dict(data: dict) -> Problem:
+    return Problem(
+        **{
+            **data,
+            "vehicles": [Vehicle(**v) for v in data["vehicles"]],
+            "stops": [Stop(**s) for s in data["stops"]],
+        }
+    )
+
+
+def _solution_from_dict(data: dict) -> Solution:
+    routes = [Route(**{**r, "visits": [Visit(**v) for v in r["visits"]]}) for r in data["routes"]]
+    return Solution(**{**data, "routes": routes, "unserved": [Unserved(**u) for u in data["unserved"]]})
 
 
 class _OrToolsModel:

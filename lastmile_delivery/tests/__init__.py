@@ -10,5 +10,6 @@ from . import (
     test_route,
     test_routing_service,
     test_security,
+    test_stock_flows,
     test_ui,
 )

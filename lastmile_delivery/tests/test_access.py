@@ -61,7 +61,8 @@ class TestShopStaff(LastmileCase):
         task = own.sudo().lastmile_task_ids
         self.assertEqual(len(task), 1)
         self.assertEqual(own.picking_ids.carrier_tracking_ref, task.name)
-        self.assertIn("/my/deliveries/", own.picking_ids.with_user(self.salesperson).carrier_tracking_url)
+        # no public tracking page yet: no link to a page that does not exist
+        self.assertFalse(own.picking_ids.with_user(self.salesperson).carrier_tracking_url)
         other = self._create_order(user=self.salesperson, carrier=self.post)
         self.assertEqual(other.state, "sale")
         self.assertFalse(other.sudo().lastmile_task_ids)
@@ -126,13 +127,21 @@ class TestShopStaff(LastmileCase):
         backorder_task = own.backorder_ids.lastmile_task_ids
         self.assertEqual(len(backorder_task), 1, "the rest of the own-fleet order gets its own delivery")
         self.assertEqual(backorder_task.state, "new")
+        # with what is left to deliver, for the same order and address
+        self.assertEqual((backorder_task.weight, backorder_task.product_ids), (2.0, self.product))
+        self.assertEqual(own.lastmile_task_ids.weight, 2.0, "the first delivery carried one box of two")
+        self.assertEqual(backorder_task.sale_order_id, own.sale_id)
+        self.assertEqual(backorder_task.partner_shipping_id, self.customer)
+        self.assertEqual(own.backorder_ids.carrier_price, 0.0, "the rest of an order is not charged again")
         self.assertEqual(own.lastmile_task_ids.state, "delivered")
         self.assertFalse(other.backorder_ids.lastmile_task_ids | receipt.backorder_ids.lastmile_task_ids)
 
     def test_stock_clerk_opens_the_transfer_form(self):
         own = self._create_order().picking_ids.with_user(self.stock_user)
-        self.assertIn(f"/my/deliveries/{own.sudo().lastmile_task_ids.id}", own.carrier_tracking_url)
+        self.assertEqual(own.carrier_tracking_ref, own.sudo().lastmile_task_ids.name)
+        self.assertFalse(own.carrier_tracking_url)
         own.get_views([(False, "form")])
+        own.read(["carrier_tracking_url", "carrier_tracking_ref", "carrier_price"])
 
 
 @freeze_time(NOW)
@@ -173,11 +182,49 @@ class TestDriverActions(LastmileCase):
         for values in ({"state": "delivered"}, {"date_delivered": NOW}, {"state": "cancelled"}):
             with self.assertRaises(AccessError):
                 mine.write(values)
-        # no context key unlocks anything
+        # no context key unlocks anything, not even for a dispatcher, who may write on deliveries
         for key in ("lastmile_picking_sync", "lastmile_planning"):
-            with self.assertRaises(AccessError):
-                mine.with_context(**{key: True}).write({"state": "cancelled"})
+            for user in (self.driver_user, self.dispatcher_user):
+                with self.assertRaises(AccessError):
+                    task.with_user(user).with_context(**{key: True}).write({"state": "cancelled"})
         self.assertEqual((task.state, task.picking_id.state), ("assigned", "assigned"))
+
+    def test_reading_a_colleagues_task_is_not_enough_to_move_it(self):
+        """Should a rule ever let drivers read each other's deliveries (a team view), the
+        buttons still move only one's own."""
+        theirs = self._assigned_order_task(self.other_driver)
+        self.env["ir.rule"].create(
+            {
+                "name": "Drivers read the team's deliveries",
+                "model_id": self.env.ref("lastmile_delivery.model_lastmile_delivery_task").id,
+                "domain_force": "[(1, '=', 1)]",
+                "groups": [Command.link(self.env.ref("lastmile_delivery.group_lastmile_driver").id)],
+                "perm_write": False,
+                "perm_create": False,
+                "perm_unlink": False,
+            }
+        )
+        self.assertTrue(theirs.with_user(self.driver_user).read(["name"]))
+        for action in ("action_start", "action_deliver", "action_fail"):
+            with self.assertRaisesRegex(AccessError, "is not assigned to you", msg=action):
+                getattr(theirs.with_user(self.driver_user), action)()
+        self.assertEqual(theirs.state, "assigned")
+
+    def test_drivers_leave_notes_customers_do_not_post(self):
+        task = self._assigned_order_task()
+        task.with_user(self.driver_user).message_post(body="Gate code changed: 4321", message_type="comment")
+        self.assertIn("Gate code changed", task.message_ids[0].body)
+        portal_user = new_test_user(self.env, "lm_portal_poster", groups="base.group_portal")
+        task.sudo().partner_id = portal_user.partner_id
+        operations = task.with_user(portal_user)._mail_get_operation_for_mail_message_operation("create")
+        self.assertEqual(operations[task], "write", "a customer needs write access to post: they have none")
+        with self.assertRaises(AccessError):
+            task.with_user(portal_user).check_access("write")
+        theirs = self._assigned_order_task(self.other_driver)
+        operations = theirs.with_user(self.driver_user)._mail_get_operation_for_mail_message_operation(
+            "create"
+        )
+        self.assertEqual(operations[theirs], "write")
 
     def test_nobody_writes_the_status_directly(self):
         """Not even a dispatcher or a manager: the status moves only through the buttons."""

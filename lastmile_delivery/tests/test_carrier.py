@@ -72,7 +72,14 @@ class TestCarrier(LastmileCase):
             order = self._create_order(partner=nowhere, user=self.salesperson)
         service.assert_not_called()
         self.assertEqual(order.state, "sale")
-        self.assertIn("could not be computed", " ".join(order.picking_ids.sudo().message_ids.mapped("body")))
+        picking = order.picking_ids.sudo()
+        self.assertIn("computed once the address is located", " ".join(picking.message_ids.mapped("body")))
+        self.assertEqual(picking.carrier_price, 0.0)
+        # once the queued job has located the address, the delivery is priced
+        with self.mock_geocoder(answer=self.nominatim((50.8949, 4.3415))):  # the Atomium, 5.4 km away
+            self.run_queue()
+        self.assertAlmostEqual(picking.carrier_price, 2 + 5.40 * 1.3, delta=0.1)
+        self.assertFalse(picking.lastmile_task_ids.price_pending)
 
     def test_cancel_shipment_cancels_the_task(self):
         picking = self._create_order().picking_ids

@@ -1,10 +1,13 @@
 from datetime import datetime
+from unittest.mock import patch
 
+import requests
 from freezegun import freeze_time
 
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
+from ..services import matrix as matrix_service
 from .common import ATOMIUM, MIDI, NEAR, NOW, WAREHOUSE, LastmileCase
 
 
@@ -38,8 +41,8 @@ class TestDispatch(LastmileCase):
         self.assertEqual(task.driver_id, self.driver)
         self.assertEqual(task.state, "assigned")
         self.assertEqual((task.sequence, task.eta), (1, datetime(2026, 11, 18, 9, 0)))
-        self.assertEqual(task.dispatch_reason, "Assigned to Ana: 0.4 km away, first stop today")
-        self.assertIn("Assigned to Ana: 0.4 km away, first stop today", task.message_ids[0].body)
+        self.assertEqual(task.dispatch_reason, "Assigned to Ana: 0.4 km away, first stop of the day")
+        self.assertIn("Assigned to Ana: 0.4 km away, first stop of the day", task.message_ids[0].body)
         self.assertEqual(task.message_ids[0].author_id, self.env.user.partner_id)
 
     def test_dispatch_after_order_confirmation(self):
@@ -212,7 +215,7 @@ class TestDispatch(LastmileCase):
         extra = self._create_task()
         extra.action_dispatch()
         self.assertEqual(extra.driver_id, self.other_driver)
-        self.assertIn("2 stops today", extra.dispatch_reason)
+        self.assertIn("2 stops that day", extra.dispatch_reason)
 
     def test_no_driver_on_duty(self):
         (self.driver | self.other_driver).on_duty = False
@@ -296,3 +299,68 @@ class TestDispatch(LastmileCase):
         self.assertFalse(task.late_minutes)
         # the first stop of the day counts the drive from the start: Bruno at the Atomium, 8:00
         self.assertGreater(task.eta, datetime(2026, 11, 18, 8, 10))
+
+    def test_a_dispatchers_choice_is_not_undone_by_the_queue(self):
+        """Confirmed while the shop dispatches automatically, then assigned by hand and unassigned
+        on purpose: the queued dispatch leaves it alone."""
+        self.company.lastmile_auto_dispatch = True
+        task = self._create_order(user=self.salesperson).sudo().lastmile_task_ids
+        task.with_user(self.dispatcher_user).write({"driver_id": self.other_driver.id})
+        task.with_user(self.dispatcher_user).action_unassign()
+        self.assertFalse(task.dispatch_pending)
+        self.run_queue()
+        self.assertEqual((task.state, task.driver_id.id), ("new", False))
+
+    def test_a_failed_delivery_is_dispatched_again(self):
+        task = self._create_task(driver_id=self.driver.id)
+        task.with_user(self.driver_user).action_fail()
+        result = task.with_user(self.dispatcher_user).action_dispatch()
+        self.assertEqual(task.state, "assigned")
+        self.assertIn("1 delivery(ies) assigned", result["params"]["message"])
+
+    def test_reassigning_by_hand_leaves_the_old_round(self):
+        tasks = self._create_task() | self._create_task()
+        self.env["lastmile.route"].plan_routes("2026-11-18", time_limit=1)
+        task = tasks.filtered(lambda t: t.driver_id == tasks[0].driver_id)[:1]
+        other = (self.driver | self.other_driver) - task.driver_id
+        task.with_user(self.dispatcher_user).write({"driver_id": other.id})
+        self.assertEqual((task.route_id.id, task.sequence, task.eta), (False, 0, False))
+
+    def test_dispatching_several_days_asks_routing_servers_before_writing(self):
+        """A dispatch over two days inserts into two planned routes, each with a matrix from
+        OSRM: both are asked before the first row is written."""
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("lastmile.matrix_provider", "osrm")
+        params.set_param("lastmile.osrm_url", "http://osrm.example:5000")
+        self.other_driver.on_duty = False
+        days = [datetime(2026, 11, 18), datetime(2026, 11, 19)]
+        for day in days:
+            self._create_task(driver_id=self.driver.id, start=day.replace(hour=9), end=day.replace(hour=12))
+        fallback_answer = requests.Timeout()
+        with patch.object(requests, "get", side_effect=fallback_answer):
+            for day in days:
+                self.env["lastmile.route"].plan_routes(day.date(), time_limit=1)
+        matrix_service.FAILURES.clear()
+        matrix_service.CACHE.clear()
+        new = self._create_task(
+            start=days[0].replace(hour=9), end=days[0].replace(hour=12)
+        ) | self._create_task(start=days[1].replace(hour=9), end=days[1].replace(hour=12))
+        self.env.flush_all()
+        statements, writes_at_request = [], []
+        cursor_class = type(self.env.cr)
+        execute = cursor_class.execute
+
+        def spy(cr, query, params=None, log_exceptions=True):
+            statements.append(str(getattr(query, "code", query)).split(None, 1)[0].upper())
+            return execute(cr, query, params, log_exceptions)
+
+        def osrm(url, **kwargs):
+            self.env.flush_all()
+            writes_at_request.append(sum(1 for s in statements if s in ("UPDATE", "INSERT", "DELETE")))
+            raise requests.ConnectionError("down")
+
+        with patch.object(cursor_class, "execute", spy), patch.object(requests, "get", side_effect=osrm):
+            new.with_user(self.dispatcher_user).action_dispatch()
+        self.assertEqual(len(writes_at_request), 1, "a server that failed is not asked again at once")
+        self.assertEqual(writes_at_request, [0])
+        self.assertEqual(new.route_id.mapped("date"), [d.date() for d in days])

@@ -3,7 +3,8 @@ from unittest.mock import patch
 from freezegun import freeze_time
 from geopy.exc import GeocoderTimedOut
 
-from odoo.tests import tagged
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
 
 from .common import NOW, LastmileCase
 
@@ -123,3 +124,62 @@ class TestGeocoding(LastmileCase):
         self.assertEqual(writes_at_request, [0, 0, 0])
         self.assertTrue(any(s == "UPDATE" for s in statements))
         self.assertEqual(set(tasks.mapped("address_state")), {"ok"})
+
+    def test_the_queue_works_in_small_committed_batches(self):
+        """Each round locates a small batch and commits it, reporting what is left, so a long
+        queue never runs into the time limit of a scheduled action and no answer is lost."""
+        tasks = self.env["lastmile.delivery.task"]
+        for name in ("Kim", "Lea", "Max", "Ned", "Oda"):
+            tasks |= self._create_order(partner=self._create_customer(name)).lastmile_task_ids
+        with (
+            self.mock_geocoder(answer=self.nominatim((50.85, 4.35))) as service,
+            patch.object(self.env.cr, "commit") as commit,
+            patch.object(type(self.env["ir.cron"]), "_commit_progress", return_value=600.0) as progress,
+        ):
+            self.env["lastmile.delivery.task"]._cron_geocode(batch=2)
+        self.assertEqual(service.call_count, 2)
+        self.assertEqual(len(tasks.filtered(lambda t: t.address_state == "ok")), 2)
+        self.assertEqual(progress.call_args_list[0].args, (2,))
+        self.assertEqual(progress.call_args_list[0].kwargs, {"remaining": 3})
+        commit.assert_not_called()  # commits go through the scheduler's progress API
+
+    def test_a_down_service_is_asked_once_per_round(self):
+        tasks = self.env["lastmile.delivery.task"]
+        for name in ("Pia", "Quin", "Rui"):
+            tasks |= self._create_order(partner=self._create_customer(name)).lastmile_task_ids
+        with (
+            self.mock_geocoder(error=GeocoderTimedOut("timed out")) as service,
+            patch.object(type(self.env["ir.cron"]), "_commit_progress", return_value=600.0) as progress,
+        ):
+            self.env["lastmile.delivery.task"]._cron_geocode()
+        self.assertEqual(service.call_count, 1, "the others wait for the next round")
+        self.assertEqual(progress.call_args_list[0].kwargs, {"remaining": 0})
+        self.assertTrue(all(tasks.mapped("geocode_pending")))
+        self.assertEqual(set(tasks.mapped("address_state")), {"to_check"})
+        self.assertIn("did not answer", tasks[2].geocode_issue)
+
+    def test_dispatcher_enters_coordinates_without_editing_contacts(self):
+        """A dispatcher fixes an address's coordinates on the delivery; the contact itself stays
+        out of their reach. The stale reason goes, and the waiting dispatch follows."""
+        self.company.lastmile_auto_dispatch = True
+        customer = self._create_customer("Sid")
+        task = self._create_order(partner=customer, user=self.salesperson).sudo().lastmile_task_ids
+        with self.mock_geocoder(answer=[]):
+            self.run_queue()
+        # a dispatcher and nothing else (no sales right, which may edit contacts)
+        dispatcher = new_test_user(
+            self.env, "lm_only_dispatcher", groups="lastmile_delivery.group_lastmile_dispatcher"
+        )
+        task.with_user(dispatcher).action_dispatch()
+        self.assertIn("Address to check", task.dispatch_issue)
+        task.with_user(dispatcher).write({"latitude": 50.8503, "longitude": 4.3517})
+        self.assertAlmostEqual(customer.partner_latitude, 50.8503)
+        with self.assertRaises(AccessError):
+            customer.with_user(dispatcher).write({"name": "Someone else"})
+        with self.assertRaises(AccessError):
+            task.with_user(self.driver_user).write({"latitude": 1.0})
+        task.with_user(dispatcher).action_geocode()
+        self.assertEqual(task.address_state, "ok")
+        self.assertFalse(task.dispatch_issue, "the old reason is gone")
+        self.run_queue()
+        self.assertEqual(task.state, "assigned", "the automatic dispatch followed")

@@ -3,7 +3,7 @@
 from unittest.mock import patch
 
 from geopy.adapters import RequestsAdapter
-from geopy.exc import GeocoderServiceError, GeocoderTimedOut
+from geopy.exc import GeocoderServiceError, GeocoderTimedOut, GeocoderUnavailable
 
 from odoo.tests import BaseCase, tagged
 
@@ -52,6 +52,19 @@ class TestGeocodingService(BaseCase):
             self.assertRaisesRegex(geocoding.GeocodingError, "unavailable: HTTP 503"),
         ):
             geocoder.geocode("Rue Neuve 2, Bruxelles")
+        unreachable = GeocoderUnavailable(
+            "HTTPSConnectionPool(host='nominatim.example.org', port=443): Max retries exceeded "
+            "(Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object at 0x7f0>'))"
+        )
+        with (
+            patch.object(RequestsAdapter, "get_json", side_effect=unreachable),
+            self.assertRaises(geocoding.GeocodingError) as caught,
+        ):
+            geocoder.geocode("Rue Neuve 3, Bruxelles")
+        self.assertEqual(
+            str(caught.exception),
+            "The geocoding service could not be reached; the address is located again later.",
+        )
 
     def test_bad_configuration(self):
         with self.assertRaisesRegex(geocoding.GeocodingError, "not an http"):

@@ -26,6 +26,7 @@ class TestMatrix(BaseCase):
     def setUp(self):
         super().setUp()
         m.CACHE.clear()
+        m.FAILURES.clear()
 
     def test_straight_line(self):
         matrix = m.StraightLineMatrix(road_factor=1.0, speed_kmh=60).compute(POINTS)
@@ -62,6 +63,7 @@ class TestMatrix(BaseCase):
             (response(payload={"code": "Ok", "durations": [[0]], "distances": [[0]]}), "wrong size"),
         ]
         for session, message in cases:
+            m.FAILURES.clear()
             provider = m.OsrmMatrix("http://osrm.example", timeout=3, session=session)
             with self.assertRaisesRegex(m.MatrixError, message):
                 provider.compute(POINTS)
@@ -77,3 +79,27 @@ class TestMatrix(BaseCase):
         self.assertEqual(session.get.call_count, 1)
         with self.assertRaises(m.MatrixError):
             m.OsrmMatrix("osrm.example")
+
+    def test_a_failed_server_is_not_asked_again_for_a_minute(self):
+        """A plan that needs several matrices (a dispatch into several routes) waits for a down
+        OSRM server once, not once per matrix."""
+        fallback, now = m.StraightLineMatrix(), [1000.0]
+        session = response(error=requests.Timeout())
+        provider = m.OsrmMatrix("http://osrm.example", timeout=3, session=session)
+        for points in (POINTS, POINTS[:2], POINTS[1:]):
+            matrix = m.travel_matrix(points, provider, fallback=fallback, clock=lambda: now[0])
+            self.assertEqual(matrix.provider, "straight_line")
+        self.assertEqual(session.get.call_count, 1)
+        self.assertIn("not asked again for a minute", matrix.warning)
+        now[0] += 61  # a minute later it is asked again, and answers
+        session.get.side_effect = None
+        session.get.return_value.status_code = 200
+        session.get.return_value.json.return_value = {
+            "code": "Ok",
+            "durations": [[0, 1, 1]] * 3,
+            "distances": [[0, 1, 1]] * 3,
+        }
+        self.assertEqual(
+            m.travel_matrix(POINTS, provider, fallback=fallback, clock=lambda: now[0]).provider, "osrm"
+        )
+        self.assertEqual(session.get.call_count, 2)

@@ -9,6 +9,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from ..services import matrix as matrix_service
+from ..services import routing as engine
 from ..services.geo import haversine_km
 from .common import ATOMIUM, MIDI, NEAR, NOW, WAREHOUSE, LastmileCase
 
@@ -307,15 +308,18 @@ class TestRoutePlanning(LastmileCase):
         self.assertGreaterEqual(min(tasks.route_id.mapped("start_time")), datetime(2026, 11, 18, 10))
 
     def test_a_failed_solve_keeps_the_previous_plan(self):
-        """Two deliveries on Ana's van and at most one stop: there is no plan. The previous one
-        stays as it was, and the dispatcher is told why."""
+        """The search finds no plan: the previous one stays as it was, and the dispatcher is
+        told why."""
         _first, second, third = self._started_round()
         before = [(t.driver_id, t.route_id, t.sequence, t.eta) for t in (second, third)]
-        self.driver.max_stops = 1
-        with freeze_time("2026-11-18 10:05:00"):
+        failed = engine.Solution(engine="ortools", error="no plan keeps every rule: (a test)")
+        with (
+            freeze_time("2026-11-18 10:05:00"),
+            patch.object(engine, "_solve_ortools", return_value=failed),
+        ):
             result = self.env["lastmile.route"].with_user(self.dispatcher_user).action_replan(DAY)
         self.assertEqual(result["params"]["type"], "danger")
-        self.assertIn("found no plan", result["params"]["message"])
+        self.assertIn("no plan keeps every rule", result["params"]["message"])
         self.assertIn("previous plan is kept", result["params"]["message"])
         self.assertEqual([(t.driver_id, t.route_id, t.sequence, t.eta) for t in (second, third)], before)
         self.assertEqual((second.state, third.state), ("in_transit", "assigned"))
@@ -328,3 +332,56 @@ class TestRoutePlanning(LastmileCase):
         tasks[0].action_cancel()
         self.assertEqual(route.stop_count, 2)
         self.assertEqual(route.search([("stop_count", "=", 2), ("id", "=", route.id)]), route)
+
+    def test_an_overfull_started_van_does_not_block_the_plan(self):
+        """Ana carries more deliveries than her maximum (a dispatcher added one by hand): they
+        are on her van, so she keeps them all, and the day is planned."""
+        _first, second, third = self._started_round()
+        self.driver.max_stops = 1
+        with freeze_time("2026-11-18 10:05:00"):
+            summary = (
+                self.env["lastmile.route"].with_user(self.dispatcher_user).plan_routes(DAY, time_limit=1)
+            )
+        self.assertFalse(summary.get("error"))
+        self.assertEqual((second.driver_id, third.driver_id), (self.driver, self.driver))
+        self.assertEqual(summary["planned"], 2)
+
+    def test_optimize_never_unassigns_the_routes_stops(self):
+        """Optimize keeps the same driver and stops: a stop it cannot place stays with its
+        driver, with the reason, rather than going back to dispatch."""
+        tasks = self._tasks(3, driver_id=self.driver.id)
+        tasks.driver_pinned = False
+        self.plan()
+        route = tasks.route_id
+        left_out = tasks.sorted("sequence")[-1]
+
+        def without_the_last(sub):
+            vehicle = sub.vehicles[0]
+            kept = [s.id for s in sub.stops if s.id != left_out.id]
+            return engine.Solution(engine="ortools", routes=[engine.schedule(sub, vehicle, kept)])
+
+        with patch.object(engine, "_repair"), patch.object(engine, "_solve_ortools", without_the_last):
+            route.with_user(self.dispatcher_user).action_optimize()
+        self.assertEqual(left_out.driver_id, self.driver)
+        self.assertEqual(left_out.state, "assigned")
+        self.assertIn("Not plannable", left_out.dispatch_issue)
+
+    def test_a_warehouse_validation_before_the_shift_sends_nobody_out(self):
+        """At 7:00, before Ana's 8:00 shift, the warehouse validates one of her delivery orders
+        (the customer came to the shop). Planning again at 7:05 still starts her at the depot
+        at 8:00, not at that customer's door at 7:05."""
+        self.other_driver.on_duty = False
+        tasks = self.env["lastmile.delivery.task"]
+        for customer in self.customers[:3]:
+            tasks |= self._create_order(partner=customer).lastmile_task_ids
+        tasks.driver_id = self.driver
+        self.plan()
+        first = tasks.sorted("sequence")[0]
+        first.picking_id.move_ids.picked = True
+        first.picking_id.with_user(self.stock_user).button_validate()
+        self.assertEqual(first.state, "delivered")
+        with freeze_time("2026-11-18 07:05:00"):
+            self.plan()
+        route = (tasks - first).route_id
+        self.assertGreaterEqual(route.start_time, datetime(2026, 11, 18, 8, 0))
+        self.assertGreaterEqual(min((tasks - first).mapped("eta")), datetime(2026, 11, 18, 8, 0))

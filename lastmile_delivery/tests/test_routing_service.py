@@ -316,10 +316,27 @@ class TestRoutingEngine(BaseCase):
         van = r.Vehicle("van", 0, 0, fixed_start=True, locked=(1,))
         stops = [r.Stop(1, 1), r.Stop(2, 2, vehicle_id="van", required=True), r.Stop(3, 3)]
         with patch.object(r._OrToolsModel, "_search", return_value=None):
+            failed = r._OrToolsModel(problem(stops, [van])).solve()
+        self.assertIn("no plan keeps every rule", failed.error)
+        with patch.object(r, "_solve_ortools", return_value=failed):
             solution = r.solve(problem(stops, [van]))
-        self.assertIn("no plan keeps every rule", solution.error)
+        self.assertEqual(solution.error, failed.error)
         self.assertEqual((solution.routes, solution.unserved), ([], []))
         self.assertFalse(solution.feasible)
+
+    def test_search_runs_in_a_child_process(self):
+        """OR-Tools holds Python's lock for its whole search: it runs in a child process, which
+        gives the same plan, and whose failure says what happened."""
+        stops = [r.Stop(i, i) for i in range(1, 5)]
+        in_process = r._OrToolsModel(problem(stops)).solve()
+        child = r._solve_ortools(problem(stops))
+        self.assertEqual(sequences(child), sequences(in_process))
+        self.assertEqual(child.distance, 68283)
+        with (
+            patch.object(r, "__file__", "/nonexistent/routing.py"),
+            self.assertRaisesRegex(r.RoutingError, "stopped with an error"),
+        ):
+            r._solve_ortools(problem(stops))
 
     def test_stops_on_board_count_past_the_maximum(self):
         """Three stops on board a van allowed two: they are on the van, so they are served (and
@@ -338,11 +355,10 @@ class TestRoutingEngine(BaseCase):
         vans = [r.Vehicle("van", 0, 0, shift_end=3 * 3600)]
         stops = [r.Stop(1, 1), r.Stop(3, 3), r.Stop(5, 5, window_end=10 * 60)]
 
-        def early_stop(self):
-            route = r.schedule(self.problem, vans[0], [1])
-            return r.Solution(engine="ortools", routes=[route])
+        def early_stop(sub):
+            return r.Solution(engine="ortools", routes=[r.schedule(sub, vans[0], [1])])
 
-        with patch.object(r._OrToolsModel, "solve", early_stop):
+        with patch.object(r, "_solve_ortools", early_stop):
             solution = r.solve(problem(stops, vans, engine="ortools"))
         self.assertFalse(solution.error)
         self.assertEqual(sorted(sequences(solution)["van"]), [1, 3])
@@ -355,10 +371,10 @@ class TestRoutingEngine(BaseCase):
         stops = [r.Stop(1, 1, demand=6), r.Stop(2, 2, demand=6)]
         p = problem(stops, vans, engine="ortools")
 
-        def careless(self):
-            return r.Solution(engine="ortools", routes=[r.schedule(self.problem, vans[0], [1, 2])])
+        def careless(sub):
+            return r.Solution(engine="ortools", routes=[r.schedule(sub, vans[0], [1, 2])])
 
-        with patch.object(r._OrToolsModel, "solve", careless):
+        with patch.object(r, "_solve_ortools", careless):
             solution = r.solve(p)
         self.assertIn("carries 12, more than its capacity 10", solution.error)
         self.assertEqual(solution.routes, [])

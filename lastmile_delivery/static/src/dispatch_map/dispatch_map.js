@@ -52,7 +52,7 @@ export class DispatchMap extends Component {
     }
 
     get unassignedCount() {
-        return this.state.data.tasks.filter((t) => !t.driver_id).length;
+        return this.state.data.tasks.filter((t) => !t.driver_id && t.state === "new").length;
     }
 
     driverColor(driverId) {

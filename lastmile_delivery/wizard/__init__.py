@@ -1,0 +1,1 @@
+from . import choose_delivery_carrier
