@@ -26,6 +26,13 @@ def main():
     parser.add_argument("--drivers", type=int, default=50)
     parser.add_argument("--time-limit", type=int, default=30, help="search time given to the engine")
     parser.add_argument("--target", type=float, default=60.0)
+    parser.add_argument(
+        "--pinned",
+        type=float,
+        default=0.0,
+        help="share of deliveries whose driver a dispatcher chose by hand (0.1: a tenth); any "
+        "pinned delivery sends the plan to OR-Tools, the engine most shops' plans use",
+    )
     parser.add_argument("--db", default=os.environ.get("TEST_DB_NAME") or "lastmile_test")
     args = parser.parse_args()
     import odoo
@@ -34,17 +41,22 @@ def main():
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         env.company.partner_id.tz = "Europe/Brussels"
-        make_day(
+        rng = random.Random(1)
+        tasks = make_day(
             env,
             args.tasks,
             args.drivers,
-            random.Random(1),
+            rng,
             tz="Europe/Brussels",
             capacity=600.0,
             first_hours=(7, 12),
             window_hours=[2, 3, 4],
             max_weight=15.0,
         )
+        drivers = env["lastmile.driver"].search([("name", "like", "Bench driver")])
+        for task in tasks.filtered(lambda t: rng.random() < args.pinned):
+            task.driver_id = rng.choice(drivers)  # as a drag on the board: the driver is kept
+        env.flush_all()
         queries = cr.sql_log_count
         started = time.perf_counter()
         summary = env["lastmile.route"].plan_routes(DAY.date(), time_limit=args.time_limit)
@@ -55,6 +67,7 @@ def main():
     result = {
         "tasks": args.tasks,
         "drivers": args.drivers,
+        "pinned": args.pinned,
         "seconds": round(seconds, 2),
         "engine": summary["engine"],
         "engine_seconds": summary["seconds"],
