@@ -141,6 +141,7 @@ def create_demo_database(info: dict, name: str) -> None:
         done = subprocess.run(step, check=False, capture_output=step is steps[0], text=True)
         if done.returncode != 0:
             print(done.stdout or "", done.stderr or "", file=sys.stderr)
+            drop_database(info["db"], name)  # half a database would be taken for a finished one
             raise EnvError(f"Creating the demo database {name!r} failed (see the log above).")
     # Odoo installs a module's demo data only when its dependencies have theirs: mark the modules
     # installed above as having it (they have none on purpose), so that ours load their demo.
@@ -151,8 +152,7 @@ def create_demo_database(info: dict, name: str) -> None:
 def install_or_update(info: dict, name: str, *, demo: bool) -> None:
     db = info["db"]
     exists, installed, stored = database_state(db, name)
-    created = demo and not exists
-    if created:
+    if demo and not exists:
         create_demo_database(info, name)
         exists, installed, stored = database_state(db, name)
     digest = addons_digest()
@@ -185,7 +185,7 @@ def install_or_update(info: dict, name: str, *, demo: bool) -> None:
             f"{list(ADDONS)}: see the log above."
         )
     with closing(connect(db, name)) as conn, conn.cursor() as cr:
-        if created:  # back to "no demo data" for Odoo's modules: an update of one loads none
+        if demo:  # back to "no demo data" for Odoo's modules: an update of one loads none
             cr.execute("UPDATE ir_module_module SET demo = FALSE WHERE NOT name = ANY(%s)", [list(ADDONS)])
         cr.execute(
             """INSERT INTO ir_config_parameter (key, value, create_date, write_date)

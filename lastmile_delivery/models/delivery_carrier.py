@@ -2,7 +2,6 @@ from odoo import fields, models
 from odoo.exceptions import UserError
 
 from ..services.geo import haversine_km
-from ..services.geocoding import GeocodingError
 
 
 class DeliveryCarrier(models.Model):
@@ -37,41 +36,42 @@ class DeliveryCarrier(models.Model):
     def _lastmile_rate_error(self, message):
         return {"success": False, "price": 0.0, "error_message": message, "warning_message": False}
 
-    def _lastmile_price(self, order, geocode=True):
+    def _lastmile_price(self, order):
         """Price of delivering ``order``, in the order's currency (the pricelist's), before the
-        carrier's margins. Pricing per km needs both addresses located: with ``geocode`` the
-        geocoder is asked for the missing ones (rating a shipment), else it is an error."""
+        carrier's margins. Pricing per km needs both addresses located: one that is not yet
+        is queued for the geocoder, and the price asked again a moment later."""
         if self.lastmile_pricing == "rules":
             return self._compute_currency(order, self._get_price_available(order), "company_to_pricelist")
         if self.lastmile_pricing == "distance":
-            km = self._lastmile_distance_km(order, geocode=geocode)
-            price = self.lastmile_base_price + self.lastmile_price_per_km * km
+            price = self.lastmile_base_price + self.lastmile_price_per_km * self._lastmile_distance_km(order)
             return self._compute_currency(order, price, "company_to_pricelist")
         return order.pricelist_id._get_product_price(self.product_id, 1.0, currency=order.currency_id)
 
-    def _lastmile_distance_km(self, order, geocode=True):
-        """Road km from the order's warehouse to the delivery address (straight line × road factor)."""
+    def _lastmile_distance_km(self, order):
+        """Road km from the order's warehouse to the delivery address (straight line × road
+        factor). No geocoder is asked here (this runs in the salesperson's request)."""
         origin = order.warehouse_id.partner_id or order.company_id.partner_id
         address = order.partner_shipping_id
-        missing = [p for p in (origin, address) if not p._lastmile_point()]
-        answers = {}
-        for partner in missing if geocode else []:  # every request before any write
-            try:
-                answers[partner] = partner._lastmile_geocode_query()
-            except GeocodingError as error:
-                raise UserError(
-                    self.env._("The price per km needs the address located, and %(error)s", error=error)
-                ) from None
-        for partner in missing:
-            if not answers.get(partner):
-                raise UserError(
-                    self.env._(
-                        "The price per km needs the address of %(partner)s located; "
-                        "check its street and city.",
-                        partner=partner.display_name,
-                    )
+        missing = origin.browse([p.id for p in (origin, address) if not p._lastmile_point()]).sudo()
+        unknown = missing.filtered(lambda p: p.lastmile_geocode_state == "not_found")
+        if unknown:
+            raise UserError(
+                self.env._(
+                    "The price per km needs the address of %(partners)s located, and the geocoder does not "
+                    "know it: check its street and city.",
+                    partners=", ".join(unknown.mapped("display_name")),
                 )
-            partner._lastmile_store_location(answers[partner])
+            )
+        if missing:
+            missing.lastmile_geocode_state = "pending"
+            self.env["lastmile.delivery.task"]._trigger_queue()
+            raise UserError(
+                self.env._(
+                    "The price per km needs the address of %(partners)s located: it is being located, "
+                    "ask for the price again in a minute.",
+                    partners=", ".join(missing.mapped("display_name")),
+                )
+            )
         return (
             haversine_km(*origin._lastmile_point(), *address._lastmile_point())
             * order.company_id.lastmile_road_factor
@@ -89,7 +89,7 @@ class DeliveryCarrier(models.Model):
             if not task and picking._lastmile_is_eligible():
                 task = picking._lastmile_create_tasks(send=False)
             if task.state == "cancelled" and picking.state not in ("done", "cancel"):
-                task._set_state("new", check=False)
+                task._set_state("new", check=False, driver_id=False, **task._prepare_unplanned_values())
                 task._queue_processing(dispatch=task.company_id.lastmile_auto_dispatch)
             if not task or task.state == "cancelled":
                 results.append({"exact_price": 0.0, "tracking_number": False})
@@ -100,11 +100,16 @@ class DeliveryCarrier(models.Model):
         return results
 
     def _lastmile_shipping_price(self, picking, task):
+        """The order's price, charged once: a backorder or another delivery of the same order
+        already sent to the fleet costs nothing more."""
         order = picking.sale_id
-        if not order or picking.backorder_id:
+        sent = order.picking_ids.filtered(
+            lambda p: p != picking and p.carrier_id == picking.carrier_id and p.carrier_tracking_ref
+        )
+        if not order or picking.backorder_id or sent:
             return 0.0
         try:
-            price = self._lastmile_price(order, geocode=False)
+            price = self._lastmile_price(order)
         except UserError as error:
             task.price_pending = True
             picking.message_post(
@@ -115,6 +120,13 @@ class DeliveryCarrier(models.Model):
             return 0.0
         task.price_pending = False
         return price
+
+    def _apply_margins(self, price, order=False):
+        """A delivery the fleet does not charge (the rest of an order, a price still to come)
+        stays free: no margin on nothing."""
+        if self.delivery_type == "lastmile" and not price:
+            return 0.0
+        return super()._apply_margins(price, order)
 
     def lastmile_get_tracking_link(self, picking):
         """No public tracking page yet: Odoo shows the tracking reference alone."""

@@ -12,7 +12,7 @@ TRANSITIONS = {
     "new": {"assigned", "cancelled"},
     "assigned": {"new", "in_transit", "delivered", "failed", "cancelled"},
     # on the way, the goods are on the van: the driver reports delivered or failed first
-    "in_transit": {"delivered", "failed"},
+    "in_transit": {"delivered", "failed", "assigned"},
     "failed": {"new", "assigned", "cancelled"},
     "delivered": set(),
     "cancelled": set(),
@@ -67,9 +67,11 @@ class LastmileDeliveryTask(models.Model):
         ondelete="cascade",
         check_company=True,
     )
-    partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True, tracking=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, tracking=True, check_company=True
+    )
     partner_shipping_id = fields.Many2one(
-        "res.partner", string="Delivery Address", required=True, index=True, tracking=True
+        "res.partner", string="Delivery Address", required=True, index=True, tracking=True, check_company=True
     )
     address = fields.Char(compute="_compute_address")
     phone = fields.Char(related="partner_shipping_id.phone")
@@ -202,7 +204,20 @@ class LastmileDeliveryTask(models.Model):
         no other contact field)."""
         self._check_dispatcher(self.env._("Only dispatchers can enter the coordinates of an address."))
         for task in self:
-            task.partner_shipping_id.sudo().write(
+            address = task.partner_shipping_id
+            address.check_access("read")
+            owners = address.sudo().user_ids or self.env["res.company"].sudo().search_count(
+                [("partner_id", "=", address.id)], limit=1
+            )
+            if owners:
+                raise UserError(
+                    self.env._(
+                        "%(address)s is the contact of a user or of a company: its coordinates are not "
+                        "changed from a delivery. Ask a manager to correct the contact.",
+                        address=address.display_name,
+                    )
+                )
+            address.sudo().write(
                 {
                     "partner_latitude": task.latitude,
                     "partner_longitude": task.longitude,
@@ -215,11 +230,12 @@ class LastmileDeliveryTask(models.Model):
     )
     def _compute_load(self):
         """From the delivery order's moves, cancelled ones left out: quantities changed on the
-        order after confirmation change the delivery too."""
+        order after confirmation change the delivery too. Values read first: an unchanged load
+        (a reservation, say) writes nothing."""
         for task in self:
-            if not task.picking_id:
-                # entered by hand: kept as they are
-                task.weight, task.volume, task.product_ids = task.weight, task.volume, task.product_ids
+            current = (task.weight, task.volume, task.product_ids)
+            if not task.picking_id:  # entered by hand: kept as they are
+                task.weight, task.volume, task.product_ids = current
                 continue
             moves = task.picking_id.move_ids.filtered(lambda m: m.state != "cancel")
             task.weight = sum(moves.mapped("weight"))
@@ -244,20 +260,23 @@ class LastmileDeliveryTask(models.Model):
     @api.depends("window_start", "window_end", "eta")
     @api.depends_context("tz")
     def _compute_window_label(self):
-        """Short labels in the user's time zone: “09:00–11:00”, with the day when it differs."""
+        """Short labels in the reader's time zone (the shop's for a reader without one, a
+        customer say): “09:00–11:00”, with the day when it differs."""
         for task in self:
             if not (task.window_start and task.window_end):
                 task.window_label = task.eta_label = False
                 continue
-            same_day = format_datetime(self.env, task.window_start, dt_format="yyyyMMdd") == format_datetime(
-                self.env, task.window_end, dt_format="yyyyMMdd"
-            )
+            tz = self.env.context.get("tz") or task.company_id._lastmile_tz().zone
+
+            def label(moment, pattern, tz=tz):
+                return format_datetime(self.env, moment, tz=tz, dt_format=pattern)
+
+            same_day = label(task.window_start, "yyyyMMdd") == label(task.window_end, "yyyyMMdd")
             end_format = "HH:mm" if same_day else "d MMM HH:mm"
             task.window_label = (
-                f"{format_datetime(self.env, task.window_start, dt_format='d MMM HH:mm')}–"
-                f"{format_datetime(self.env, task.window_end, dt_format=end_format)}"
+                f"{label(task.window_start, 'd MMM HH:mm')}–{label(task.window_end, end_format)}"
             )
-            task.eta_label = task.eta and format_datetime(self.env, task.eta, dt_format="HH:mm")
+            task.eta_label = task.eta and label(task.eta, "HH:mm")
 
     def _compute_uom_names(self):
         weight = self.env["product.template"]._get_weight_uom_name_from_ir_config_parameter()
@@ -265,11 +284,6 @@ class LastmileDeliveryTask(models.Model):
         for task in self:
             task.weight_uom_name = weight
             task.volume_uom_name = volume
-
-    def _compute_access_url(self):
-        super()._compute_access_url()
-        for task in self:
-            task.access_url = f"/my/deliveries/{task.id}"
 
     @api.depends("window_end", "eta", "state")
     def _compute_is_late(self):
@@ -342,6 +356,7 @@ class LastmileDeliveryTask(models.Model):
                 raise AccessError(self._workflow_fields_message())
             if vals.get("driver_id") and vals.get("state", "new") == "new":
                 vals["state"] = "assigned"
+                self.env["lastmile.driver"].browse(vals["driver_id"])._touch_dispatch()
             if vals.get("name", "/") == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
                 vals["name"] = (
@@ -398,7 +413,9 @@ class LastmileDeliveryTask(models.Model):
             {"dispatch_reason": reason, "dispatch_issue": False, "dispatch_pending": False} if changed else {}
         )
         if to_assign:
-            to_assign._set_state("assigned", driver_pinned=True, **internal)
+            to_assign._set_state(
+                "assigned", **{**self._prepare_unplanned_values(), **internal, "driver_pinned": True}
+            )
         if to_unassign:
             to_unassign._set_state("new", **to_unassign._prepare_unplanned_values(), **internal)
         rest = changed - to_assign - to_unassign
@@ -491,9 +508,20 @@ class LastmileDeliveryTask(models.Model):
         return True
 
     def action_start(self):
-        """The driver is on the way to this address."""
+        """The driver is on the way to this address, with the goods (reserved in the warehouse)."""
         self._check_driver_or_dispatcher()
+        self._check_transition("in_transit")
+        for picking in self.sudo().picking_id.filtered(lambda p: p.state not in ("done", "cancel")):
+            picking._lastmile_check_reserved()
         self._set_state("in_transit")
+        return True
+
+    def action_undo_start(self):
+        """Not on the way after all (a wrong tap, a change of plan): back to assigned, so the
+        round can be planned again or the delivery given to another driver."""
+        self._check_driver_or_dispatcher()
+        self.filtered(lambda t: t.state != "in_transit")._check_transition("assigned")
+        self.filtered(lambda t: t.state == "in_transit")._set_state("assigned")
         return True
 
     def action_fail(self):

@@ -1,3 +1,5 @@
+import dataclasses
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_datetime
@@ -138,14 +140,25 @@ class LastmileDeliveryTask(models.Model):
         by_id = {task.id: task for task in self}
         messages = []
         assigned = self.browse()
+        inserted = {
+            task_id: values
+            for plan in insertions.values()
+            for task_id, values in plan.get("tasks", {}).items()
+        }
         for assignment in result.assignments:
             task = by_id[assignment.task_id]
-            reason = self._format_assignment_reason(assignment)
+            # the ETA of its place in a planned route, when it joins one: the reason says the same
+            eta = inserted.get(task.id, {}).get("eta") or assignment.eta
+            late = max((eta - task.window_end).total_seconds() / 60, 0)
+            reason = self._format_assignment_reason(
+                dataclasses.replace(assignment, eta=eta, late_minutes=late)
+            )
             task._set_state(
                 "assigned",
                 driver_id=assignment.driver_id,
                 sequence=assignment.sequence,
-                eta=assignment.eta,
+                eta=eta,
+                route_id=False,  # a failed delivery given again leaves its old round
                 dispatch_issue=False,
                 dispatch_reason=reason,
             )
@@ -198,9 +211,9 @@ class LastmileDeliveryTask(models.Model):
             engine.REASON_CAPACITY: self.env._("No capacity"),
             engine.REASON_STOPS: self.env._("Too many stops"),
             routing_engine.REASON_WINDOW: self.env._("No driver on shift"),
-            routing_engine.REASON_VEHICLE: self.env._("No driver it may go with"),
-            routing_engine.REASON_PAIR: self.env._("Not plannable"),
-            routing_engine.REASON_DROPPED: self.env._("Not plannable"),
+            routing_engine.REASON_VEHICLE: self.env._("No allowed driver"),
+            routing_engine.REASON_PAIR: self.env._("Pair not plannable"),
+            routing_engine.REASON_DROPPED: self.env._("No room"),
             routing_engine.REASON_NO_VEHICLE: self.env._("No driver on duty"),
         }
         return f"{labels[reason]}: {detail}"

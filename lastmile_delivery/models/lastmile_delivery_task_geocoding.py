@@ -1,10 +1,10 @@
 import logging
 from datetime import timedelta
 
-import psycopg2
-
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.fields import Domain
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from ..services.geo import has_coordinates
 from ..services.geocoding import GeocodingError
@@ -47,12 +47,7 @@ class LastmileDeliveryTask(models.Model):
             except GeocodingError as error:
                 failure = error
             else:
-                for partner in to_locate.partner_shipping_id:
-                    try:
-                        answers[partner] = partner._lastmile_geocode_query(geocoder)
-                    except GeocodingError as error:
-                        failure = error
-                        break
+                answers, failure = to_locate.partner_shipping_id._lastmile_geocode_batch(geocoder)
         found = tasks - to_locate
         for partner, group in to_locate.grouped("partner_shipping_id").items():
             if partner not in answers:
@@ -74,7 +69,15 @@ class LastmileDeliveryTask(models.Model):
         was_to_check.write({"geocode_issue": False, "geocode_pending": False})
         was_to_check.filtered(lambda t: t.state == "new" and t.dispatch_issue).dispatch_issue = False
         for task in tasks.filtered("price_pending"):
-            task.picking_id.send_to_shipper()
+            task.price_pending = False  # priced now, or the reason is noted: it is not retried
+            try:
+                with self.env.cr.savepoint():
+                    if task.picking_id.carrier_id.delivery_type == "lastmile":
+                        task.picking_id.send_to_shipper()
+            except UserError as error:
+                task.picking_id.message_post(
+                    body=self.env._("The delivery price could not be set: %(error)s", error=error)
+                )
         if tasks.filtered(lambda t: t.dispatch_pending and t.state == "new"):
             self._trigger_queue()
 
@@ -104,11 +107,21 @@ class LastmileDeliveryTask(models.Model):
         the located deliveries waiting for it, then locates a batch of addresses (committed,
         so an answer is never lost), then dispatches what they located."""
         self._dispatch_queued()
+        Partner = self.env["res.partner"]
+        partners = Partner.search(
+            [("lastmile_geocode_state", "=", "pending")], limit=batch, order="write_date, id"
+        )
+        service_down = partners._lastmile_locate_pending()
         pending = Domain("geocode_pending", "=", True) & Domain("state", "in", ["new", "assigned", "failed"])
-        tasks = self.search(pending, limit=batch, order="write_date, id")
-        service_down = tasks._geocode()
-        remaining = 0 if service_down else self.search_count(pending)  # down: the next scheduled round
-        self.env["ir.cron"]._commit_progress(len(tasks), remaining=remaining)
+        tasks = self.browse() if service_down else self.search(pending, limit=batch, order="write_date, id")
+        service_down = tasks._geocode() or service_down
+        remaining = (
+            0
+            if service_down
+            else self.search_count(pending)
+            + Partner.search_count([("lastmile_geocode_state", "=", "pending")])
+        )  # service down: the next scheduled round
+        self.env["ir.cron"]._commit_progress(len(tasks) + len(partners), remaining=remaining)
         if tasks:
             self._dispatch_queued()
 
@@ -144,7 +157,7 @@ class LastmileDeliveryTask(models.Model):
             try:
                 tasks._dispatch()
                 self.env.flush_all()  # a conflict shows at the write: within the retry
-            except psycopg2.errors.SerializationFailure:
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 _logger.info("Automatic dispatch of %s met a concurrent update (try %s)", day, attempt + 1)
                 self.env.cr.rollback()
                 continue

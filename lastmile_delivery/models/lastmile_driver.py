@@ -230,6 +230,7 @@ class LastmileDriver(models.Model):
                     tuple(self.ids),
                 )
             )
+            self.invalidate_recordset(["last_dispatch"])
 
     def action_toggle_on_duty(self):
         for driver in self:

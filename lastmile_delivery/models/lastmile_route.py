@@ -13,6 +13,11 @@ from ..tools import notification_action
 _logger = logging.getLogger(__name__)
 
 
+# seconds of search at most: with the matrix and the writing, a plan stays within the two
+# minutes Odoo gives a request (limit_time_real)
+MAX_TIME_LIMIT = 90
+
+
 def seconds_since(origin, moment):
     """Whole seconds from ``origin`` to ``moment`` (never negative): the engine's time unit."""
     return max(0, int((moment - origin).total_seconds()))
@@ -144,7 +149,7 @@ class LastmileRoute(models.Model):
         day = fields.Date.to_date(date) if date else fields.Date.context_today(self)
         company = self.env.company
         # a worker is not held longer than Odoo lets a request run
-        time_limit = min(max(int(time_limit or company.lastmile_plan_time_limit or 10), 1), 120)
+        time_limit = min(max(int(time_limit or company.lastmile_plan_time_limit or 10), 1), MAX_TIME_LIMIT)
         self._lock_planning(company, day)
         tasks = self.env["lastmile.delivery.task"].search(
             [
@@ -228,10 +233,28 @@ class LastmileRoute(models.Model):
         shifts = drivers._get_shifts(day)
         on_road = self._drivers_on_the_road(day, drivers, located, shifts)
         costs = drivers._prepare_fleet_routing_costs(company)
+        done = dict(
+            self.env["lastmile.delivery.task"]._read_group(
+                [
+                    ("driver_id", "in", drivers.ids),
+                    ("scheduled_date", "=", day),
+                    ("state", "in", ["delivered", "failed"]),
+                ],
+                ["driver_id"],
+                ["__count"],
+            )
+        )
         vehicles = []
         for driver in drivers:
             vehicle = self._prepare_vehicle(
-                driver, origin, now_s, shifts.get(driver.id) or [], on_road.get(driver), points, costs
+                driver,
+                origin,
+                now_s,
+                shifts.get(driver.id) or [],
+                on_road.get(driver),
+                points,
+                costs,
+                done.get(driver, 0),
             )
             if vehicle:
                 vehicles.append(vehicle)
@@ -247,12 +270,15 @@ class LastmileRoute(models.Model):
         )
         if matrix:
             solution = engine.solve(problem)
+        elif stops:  # nobody can drive: the deliveries keep what they have
+            solution = engine.Solution(
+                engine="none",
+                error=self.env._(
+                    "no driver can drive on %(day)s now (off duty, shift over or time off)", day=day
+                ),
+            )
         else:
             solution = engine.Solution(engine="none")
-            solution.unserved = [
-                engine.Unserved(s.id, engine.REASON_NO_VEHICLE, "no driver on duty works that day")
-                for s in stops
-            ]
         return {
             "company": company,
             "day": day,
@@ -301,12 +327,19 @@ class LastmileRoute(models.Model):
             on_road[driver] = (on_board, where or driver._lastmile_position())
         return on_road
 
-    def _prepare_vehicle(self, driver, origin, now_s, intervals, road, points, costs):
+    def _prepare_vehicle(self, driver, origin, now_s, intervals, road, points, costs, done=0):
         """The driver as a vehicle of the plan, or None when they cannot take part. Nobody starts
         before now; a driver on the road starts now from where they are, and finishes what is
-        on board even past the end of their shift."""
+        on board even past the end of their shift. The ``done`` stops of the day (delivered or
+        failed) count in the driver's maximum stops."""
         if not intervals and not road:
             return None
+        limit = {}
+        if driver.max_stops:
+            left = driver.max_stops - done
+            if left <= 0 and not (road and road[1]):
+                return None  # the day's stops are all done
+            limit = {"max_stops": max(left, 1)}  # on the road: what is on board counts anyway
         shift_start = seconds_since(origin, intervals[0][0]) if intervals else now_s
         shift_end = seconds_since(origin, intervals[-1][1]) if intervals else now_s
         end_point = (driver.end_partner_id or driver.start_partner_id)._lastmile_point()
@@ -322,12 +355,15 @@ class LastmileRoute(models.Model):
                 costs,
                 locked=tuple(under_way.ids),
                 fixed_start=True,
+                **limit,
             )
         start_point = driver.start_partner_id._lastmile_point()
         shift_start = max(shift_start, now_s)
         if not start_point or shift_start >= shift_end:
             return None  # nowhere to start from, or the shift is over
-        return driver._prepare_routing_vehicle(points.index(start_point), end, shift_start, shift_end, costs)
+        return driver._prepare_routing_vehicle(
+            points.index(start_point), end, shift_start, shift_end, costs, **limit
+        )
 
     def _prepare_stops(self, tasks, drivers, vehicles, on_road, origin, points, keep_driver):
         vehicle_ids = {v.id for v in vehicles}
@@ -378,6 +414,15 @@ class LastmileRoute(models.Model):
             for r in self.search([("driver_id", "in", plan["drivers"].ids), ("date", "=", day)])
         }
         touched = self.browse()
+        delivered = self.env["lastmile.delivery.task"].search(
+            [
+                ("driver_id", "in", plan["drivers"].ids),
+                ("scheduled_date", "=", day),
+                ("state", "=", "delivered"),
+            ],
+            order="date_delivered, id",
+        )
+        delivered_by_driver = delivered.grouped("driver_id")
         for route_plan in solution.routes:
             driver = drivers_by_id[route_plan.vehicle_id]
             route = routes.get(driver) or self.create(
@@ -401,7 +446,12 @@ class LastmileRoute(models.Model):
                     "plan_warning": summary["warning"] or False,
                 }
             )
-            for position, visit in enumerate(route_plan.visits, 1):
+            # the open stops are numbered after those already delivered, in the order they were
+            done = delivered_by_driver.get(driver, delivered.browse())
+            for number, task in enumerate(done, 1):
+                if task.sequence != number:
+                    task.sudo().sequence = number
+            for position, visit in enumerate(route_plan.visits, len(done) + 1):
                 task = by_id[visit.stop_id]
                 values = {
                     "route_id": route.id,

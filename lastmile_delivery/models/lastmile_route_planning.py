@@ -2,6 +2,8 @@ import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.tools import format_date
 
 from ..tools import notification_action
 
@@ -48,7 +50,7 @@ class LastmileRoutePlanning(models.Model):
             self.env._(
                 "Planning the routes of %(day)s in the background (about %(seconds)s s). You will be "
                 "notified when they are ready.",
-                day=day,
+                day=format_date(self.env, day),
                 seconds=time_limit,
             ),
             "info",
@@ -65,30 +67,44 @@ class LastmileRoutePlanning(models.Model):
         for run in runs:
             run._run()
 
-    def _run(self):
+    def _run(self, attempts=3):
+        """Plan the day, then tell the dispatcher. A delivery moved along while the plan was
+        searched (a driver on their way, a card dragged) makes the plan stale: it is planned
+        again on fresh data, a few times at most."""
         self.ensure_one()
         self.write({"state": "running", "started": fields.Datetime.now()})
         self.env.cr.commit()
         Route = self.env["lastmile.route"].with_user(self.user_id).with_company(self.company_id)
-        try:
-            summary = Route.plan_routes(self.date, time_limit=self.time_limit)
-            notification = Route._notify_summary([summary])["params"]
-            self.write(
-                {
-                    "state": "failed" if summary.get("error") else "done",
-                    "finished": fields.Datetime.now(),
-                    "summary": notification["message"],
+        day = format_date(self.env, self.date)
+        for _attempt in range(attempts):
+            try:
+                summary = Route.plan_routes(self.date, time_limit=self.time_limit)
+                self.env.flush_all()  # a conflict with a concurrent change shows here
+                notification = Route._notify_summary([summary])["params"]
+                state = "failed" if summary.get("error") else "done"
+                break
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                self.env.cr.rollback()
+                _logger.info("Route planning of %s met a concurrent change: planned again", self.date)
+                notification = {
+                    "message": self.env._(
+                        "The deliveries of %(day)s kept changing while they were planned (drivers and "
+                        "dispatchers at work): plan again in a moment.",
+                        day=day,
+                    ),
+                    "type": "warning",
                 }
-            )
-        except Exception as error:  # noqa: BLE001 - any failure must end the run and be reported
-            self.env.cr.rollback()
-            _logger.exception("Route planning of %s failed", self.date)
-            notification = {"message": str(error), "type": "danger"}
-            self.write({"state": "failed", "finished": fields.Datetime.now(), "summary": str(error)})
+                state = "failed"
+            except Exception as error:  # noqa: BLE001 - any failure must end the run and be reported
+                self.env.cr.rollback()
+                _logger.exception("Route planning of %s failed", self.date)
+                notification, state = {"message": str(error), "type": "danger"}, "failed"
+                break
+        self.write({"state": state, "finished": fields.Datetime.now(), "summary": notification["message"]})
         self.user_id._bus_send(
             "simple_notification",
             {
-                "title": self.env._("Routes of %(day)s", day=self.date),
+                "title": self.env._("Routes of %(day)s", day=day),
                 "message": notification["message"],
                 "type": notification["type"],
                 "sticky": True,

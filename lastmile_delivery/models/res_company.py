@@ -51,7 +51,7 @@ class ResCompany(models.Model):
     lastmile_plan_time_limit = fields.Integer(
         string="Planning Time Limit (s)",
         default=10,
-        help="How long route planning searches for a better plan.",
+        help="How long route planning searches for a better plan (1 to 90 s).",
     )
 
     @api.constrains(
@@ -65,6 +65,7 @@ class ResCompany(models.Model):
         "lastmile_weight_preference",
         "lastmile_road_factor",
         "lastmile_speed_kmh",
+        "lastmile_plan_time_limit",
     )
     def _check_lastmile_settings(self):
         for company in self:
@@ -89,6 +90,10 @@ class ResCompany(models.Model):
             if company.lastmile_road_factor < 1 or company.lastmile_speed_kmh <= 0:
                 raise ValidationError(
                     self.env._("The road factor must be at least 1 and the average speed above 0 km/h.")
+                )
+            if not 1 <= company.lastmile_plan_time_limit <= 90:
+                raise ValidationError(
+                    self.env._("The planning time limit goes from 1 to 90 seconds of search.")
                 )
 
     def _lastmile_dispatch_weights(self):

@@ -1,7 +1,11 @@
+import logging
+
 from odoo import api, fields, models
 
 from ..services.geo import has_coordinates
-from ..services.geocoding import DEFAULT_NOMINATIM_URL, Geocoder, GeocoderConfig, format_query
+from ..services.geocoding import DEFAULT_NOMINATIM_URL, Geocoder, GeocoderConfig, GeocodingError, format_query
+
+_logger = logging.getLogger(__name__)
 
 
 class ResPartner(models.Model):
@@ -11,6 +15,12 @@ class ResPartner(models.Model):
         string="Preferred Delivery From", help="The customer's preferred delivery hours (e.g. 18:00–20:00)."
     )
     lastmile_window_to = fields.Float(string="Preferred Delivery Until")
+    lastmile_geocode_state = fields.Selection(
+        [("pending", "Being located"), ("not_found", "Not found")],
+        copy=False,
+        groups="base.group_user",
+        help="The geocoder's work on this address, when a price per km needed it.",
+    )
     lastmile_instructions = fields.Text(
         string="Delivery Instructions", help="Shown to the driver, e.g. “ring twice, 3rd floor, no lift”."
     )
@@ -29,6 +39,43 @@ class ResPartner(models.Model):
             timeout=min(max(timeout, 1), 15),  # a short wait: the service is remote
         )
         return Geocoder(config)
+
+    def _lastmile_geocode_batch(self, geocoder):
+        """({partner: GeocodeResult or None}, failure): every address asked, none written; the
+        first failure of the service (or anything unexpected) stops the batch."""
+        answers = {}
+        for partner in self:
+            try:
+                answers[partner] = partner._lastmile_geocode_query(geocoder)
+            except GeocodingError as error:
+                return answers, error
+            except Exception as error:  # noqa: BLE001 - one odd address must not stop the queue
+                _logger.exception("Geocoding %s failed", partner.display_name)
+                return answers, GeocodingError(self.env._("The address could not be located (%s).", error))
+        return answers, None
+
+    def _lastmile_locate_pending(self):
+        """Locate these addresses, waiting for it (a price per km asked them). Returns True when
+        the geocoding service failed."""
+        if not self:
+            return False
+        try:
+            answers, failure = self._lastmile_geocode_batch(self._lastmile_geocoder())
+        except GeocodingError:
+            return True
+        for partner, answer in answers.items():
+            if answer:
+                partner._lastmile_store_location(answer)
+            partner.sudo().lastmile_geocode_state = False if answer else "not_found"
+        # deliveries whose price per km waited for these addresses
+        Task = self.env["lastmile.delivery.task"].sudo()
+        Task.search([("price_pending", "=", True)]).filtered(lambda t: t.address_state == "ok")._on_located()
+        return failure is not None
+
+    def write(self, vals):
+        if {"street", "street2", "zip", "city", "state_id", "country_id"} & vals.keys():
+            vals = {**vals, "lastmile_geocode_state": False}  # a new address: the geocoder may know it
+        return super().write(vals)
 
     def _lastmile_point(self):
         """[latitude, longitude] of this address, or None when it has no coordinates."""

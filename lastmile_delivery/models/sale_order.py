@@ -19,6 +19,12 @@ class SaleOrder(models.Model):
         string="Delivery Instructions", help="For the driver, on top of the address's own instructions."
     )
 
+    def write(self, vals):
+        result = super().write(vals)
+        if {"commitment_date", "lastmile_instructions"} & vals.keys():
+            self.picking_ids._lastmile_follow_changes()
+        return result
+
     def _compute_lastmile_task_count(self):
         for order in self:
             order.lastmile_task_count = len(order.lastmile_task_ids)

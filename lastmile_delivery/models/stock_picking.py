@@ -25,6 +25,9 @@ class StockPicking(models.Model):
             self.picking_type_code == "outgoing"
             and self.carrier_id.delivery_type == "lastmile"
             and self.state not in ("done", "cancel")
+            and not self.return_id  # goods coming back are no delivery
+            and not any(self.move_ids.mapped("origin_returned_move_id"))
+            and bool(self.partner_id or self.sale_id.partner_shipping_id)
             and not self.sudo().lastmile_task_ids
         )
 
@@ -75,29 +78,36 @@ class StockPicking(models.Model):
             end = start + timedelta(minutes=company.lastmile_window_minutes or 60)
             if end >= fields.Datetime.now():
                 return start, end
-        day = company._lastmile_date_of(self.scheduled_date or fields.Datetime.now())
-        day = max(day, company._lastmile_date_of(fields.Datetime.now()))
+        now = fields.Datetime.now()
+        day = max(company._lastmile_date_of(self.scheduled_date or now), company._lastmile_date_of(now))
         hour_from, hour_to = company.lastmile_delivery_hour_from, company.lastmile_delivery_hour_to
         if address.lastmile_window_from or address.lastmile_window_to:
             hour_from = address.lastmile_window_from
             hour_to = address.lastmile_window_to or hour_to
+        if company._lastmile_localize(day, hour_to) < now:  # today's hours are over: tomorrow's
+            day += timedelta(days=1)
         return company._lastmile_localize(day, hour_from), company._lastmile_localize(day, hour_to)
 
-    def _lastmile_validate(self):
-        """Validate this delivery order for its delivery task, everything delivered. No SMS
-        from the warehouse flow: customers hear from the delivery itself."""
+    def _lastmile_check_reserved(self):
+        """The goods leave only when the warehouse has them all: else a clear refusal."""
         self.ensure_one()
         short = self.move_ids.filtered(lambda m: m.state not in ("assigned", "done", "cancel"))
         if self.state != "assigned" or short:
             raise UserError(
                 self.env._(
                     "Delivery order %(picking)s is not fully reserved (%(products)s): the warehouse must "
-                    "reserve every product before it is delivered.",
+                    "reserve every product before it leaves.",
                     picking=self.name,
                     products=", ".join(short.product_id.mapped("display_name"))
                     or self.env._("nothing reserved"),
                 )
             )
+
+    def _lastmile_validate(self):
+        """Validate this delivery order for its delivery task, everything delivered. No SMS
+        from the warehouse flow: customers hear from the delivery itself."""
+        self.ensure_one()
+        self._lastmile_check_reserved()
         self.move_ids.picked = True
         result = self.with_context(
             skip_backorder=True, cancel_backorder=True, picking_ids_not_to_backorder=self.ids, skip_sms=True
@@ -111,6 +121,61 @@ class StockPicking(models.Model):
                     step=result.get("name") or result.get("res_model") or "",
                 )
             )
+
+    def write(self, vals):
+        """A delivery method set or changed on open transfers after confirmation (“Add shipping”
+        on a confirmed order, the carrier passed along a multi-step delivery, a transfer edited
+        by hand): the own fleet gets the delivery, or lets go of it."""
+        result = super().write(vals)
+        if {"partner_id", "scheduled_date"} & vals.keys():
+            self._lastmile_follow_changes()
+        if "carrier_id" in vals:
+            open_ = self.filtered(lambda p: p.state not in ("done", "cancel"))
+            open_._lastmile_create_tasks()
+            others = open_.filtered(lambda p: p.carrier_id.delivery_type != "lastmile")
+            tasks = others.sudo().lastmile_task_ids.filtered(
+                lambda t: t.state in ("new", "assigned", "failed")
+            )
+            tasks._set_state("cancelled", check=False)
+        return result
+
+    def _lastmile_follow_changes(self):
+        """Open deliveries follow their delivery order and its sales order: address, time
+        window, instructions. One whose address or window changed leaves its round (its ETA no
+        longer holds) and says so to the dispatcher."""
+        for picking in self.filtered(lambda p: p.state not in ("done", "cancel")):
+            values = picking._prepare_lastmile_task_values()
+            for task in picking.sudo().lastmile_task_ids.filtered(
+                lambda t: t.state in ("new", "assigned", "failed")
+            ):
+                changes = {}
+                if task.partner_shipping_id.id != values["partner_shipping_id"]:
+                    changes["partner_shipping_id"] = values["partner_shipping_id"]
+                if (task.window_start, task.window_end) != (values["window_start"], values["window_end"]):
+                    changes.update(window_start=values["window_start"], window_end=values["window_end"])
+                if (task.instructions or False) != values["instructions"]:
+                    changes["instructions"] = values["instructions"]
+                if not changes:
+                    continue
+                moved = {"partner_shipping_id", "window_start"} & changes.keys()
+                if moved and task.route_id:
+                    changes.update(route_id=False, sequence=0, eta=False)
+                task.write(changes)
+                if "partner_shipping_id" in changes:
+                    task._queue_processing()
+                task._message_log(
+                    body=self.env._(
+                        "Changed on its delivery order: %(what)s.%(replan)s",
+                        what=", ".join(
+                            task._fields[name].string for name in changes if name in self._LASTMILE_FOLLOWED
+                        ),
+                        replan=self.env._(" It left its round: plan the day again.")
+                        if moved and task.driver_id
+                        else "",
+                    )
+                )
+
+    _LASTMILE_FOLLOWED = ("partner_shipping_id", "window_start", "window_end", "instructions")
 
     def _create_backorder(self, backorder_moves=None):
         """The rest of an own-fleet delivery goes out as its own delivery task, once its moves

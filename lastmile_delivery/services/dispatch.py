@@ -247,7 +247,8 @@ def _unassigned_reason(task: TaskInput, eliminated: dict, best_room, drivers) ->
             f"more than the largest vehicle carries ({_fmt_kg(max(capacities))})",
         )
     # when "only" rules narrowed the choice, say so: the other drivers may well have room
-    among = f" among the drivers {', '.join(task.only_rules)} allows" if task.only_rules else ""
+    rules = ", ".join(f"“{name}”" for name in task.only_rules)
+    among = f" among the drivers the rule {rules} allows" if task.only_rules else ""
     if eliminated[REASON_STOPS]:
         return Unassigned(
             task.id, REASON_STOPS, f"every available driver{among} has reached their maximum number of stops"

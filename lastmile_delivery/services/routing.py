@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import pickle
 import subprocess
 import sys
 import time
+import warnings
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -281,7 +283,11 @@ def _precheck(problem: Problem) -> list[Unserved]:
             continue
         vehicles = [v for v in problem.vehicles if stop.allowed(v.id)]
         if not vehicles:
-            out.append(Unserved(stop.id, REASON_VEHICLE, "none of the vehicles it may go with is available"))
+            out.append(
+                Unserved(
+                    stop.id, REASON_VEHICLE, "the drivers it may go with are off duty or not working then"
+                )
+            )
             continue
         load = pair_load.get(stop.id, stop.demand)
         capacities = [problem.capacity(v) for v in vehicles]
@@ -633,35 +639,63 @@ def best_insertion(problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashab
 # ---------------------------------------------------------------------------- OR-Tools
 
 # OR-Tools holds Python's GIL for its whole search: in a threaded server (one process, requests
-# in threads) every request would wait for the plan. The search runs in a child process that
-# loads this file alone; plain data goes in and out.
+# in threads) every request would wait for the plan. The search runs in a child process: an
+# isolated interpreter (no current directory nor environment on its import path; the parent's
+# import path is handed over with the data) that loads this file alone, is not bound by the
+# CPU limit of an Odoo worker (the search has its own time limit) and dies with its parent.
 _CHILD = """
-import importlib.util, pickle, sys
-spec = importlib.util.spec_from_file_location("lastmile_routing_child", sys.argv[1])
+import importlib.util, os, pickle, resource, signal, sys
+try:
+    import ctypes
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if os.getppid() == 1:
+    sys.exit(3)
+soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
+payload = pickle.load(sys.stdin.buffer)
+sys.path[:] = payload["path"]
+spec = importlib.util.spec_from_file_location("lastmile_routing_child", payload["file"])
 module = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = module
 spec.loader.exec_module(module)
-problem = module._problem_from_dict(pickle.load(sys.stdin.buffer))
+problem = module._problem_from_dict(payload["problem"])
 pickle.dump(module._to_dict(module._OrToolsModel(problem).solve()), sys.stdout.buffer)
 """
 
 
 def _solve_ortools(problem: Problem) -> Solution:
-    """The OR-Tools search, in a child process (see ``_CHILD``)."""
+    """The OR-Tools search, in a child process (see ``_CHILD``); in this process when there is
+    no Python interpreter to start (Odoo embedded in another program)."""
+    python = sys.executable
+    if not python or not os.path.basename(python).startswith("python"):
+        return _OrToolsModel(problem).solve()
+    payload = {
+        "path": [p for p in sys.path if p and os.path.isabs(p)],
+        "file": os.path.abspath(__file__),
+        "problem": _to_dict(problem),
+    }
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _CHILD, __file__],
-            input=pickle.dumps(_to_dict(problem)),
+            [python, "-I", "-c", _CHILD],
+            input=pickle.dumps(payload),
             capture_output=True,
+            cwd=os.path.dirname(os.path.abspath(__file__)),
             timeout=problem.time_limit * 2 + 120,
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return Solution(engine="ortools", error="OR-Tools did not finish within its time limit")
-    if done.returncode != 0:
-        tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise RoutingError(f"the OR-Tools search stopped with an error: {tail[0]}")
-    return _solution_from_dict(pickle.loads(done.stdout))
+        return Solution(engine="ortools", error="the OR-Tools search did not end within twice its time limit")
+    except OSError as error:
+        return Solution(engine="ortools", error=f"the OR-Tools search stopped with an error ({error})")
+    try:
+        if done.returncode != 0:
+            raise ValueError(f"exit status {done.returncode}")
+        return _solution_from_dict(pickle.loads(done.stdout))
+    except Exception as error:  # noqa: BLE001 - whatever went wrong, the plan failed and says why
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or [str(error)]
+        return Solution(engine="ortools", error=f"the OR-Tools search stopped with an error ({tail[0]})")
 
 
 def _to_dict(value) -> dict:
@@ -1015,7 +1049,11 @@ def _solve_pyvrp(problem: Problem) -> Solution:
 
     half = problem.time_limit / 2
     data = build(required=True)
-    best = pyvrp.solve(data, stop=criterion(half), seed=problem.seed, display=False, collect_stats=False).best
+    with warnings.catch_warnings():  # not every stop fitting is what the second half is for
+        warnings.simplefilter("ignore", pyvrp.exceptions.PenaltyBoundWarning)
+        best = pyvrp.solve(
+            data, stop=criterion(half), seed=problem.seed, display=False, collect_stats=False
+        ).best
     if best.is_feasible():
         best = pyvrp.solve(
             data,

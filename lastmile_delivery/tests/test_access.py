@@ -328,3 +328,17 @@ class TestCustomersAndOtherCompanies(LastmileCase):
         # and our dispatcher does not see theirs
         with self.assertRaises(AccessError):
             task.with_user(self.dispatcher_user).read(["name"])
+
+
+@freeze_time(NOW)
+@tagged("post_install", "-at_install")
+class TestCoordinates(LastmileCase):
+    def test_a_dispatcher_sets_coordinates_of_delivery_addresses_only(self):
+        dispatcher = new_test_user(
+            self.env, "lm_coord_dispatcher", groups="lastmile_delivery.group_lastmile_dispatcher"
+        )
+        for contact in (self.warehouse.partner_id, self.driver_user.partner_id, self.company.partner_id):
+            task = self._create_task(partner=contact)
+            with self.assertRaisesRegex(UserError, "contact of a user or of a company"):
+                task.with_user(dispatcher).write({"latitude": 1.0, "longitude": 1.0})
+        self.assertNotEqual(self.warehouse.partner_id.partner_latitude, 1.0)

@@ -174,11 +174,29 @@ class TestDeliveryTask(LastmileCase):
         self.assertEqual(self.carrier.rate_shipment(self._create_order(qty=1, confirm=False))["price"], 3)
         self.assertEqual(self.carrier.rate_shipment(self._create_order(qty=4, confirm=False))["price"], 7)
         self.carrier.lastmile_pricing = "distance"
+        # an address without coordinates: no geocoder in the salesperson's request, the address
+        # is queued, and the price comes a moment later
+        somewhere = self._create_customer("Somewhere")
+        order = self._create_order(partner=somewhere, confirm=False, user=self.salesperson)
+        with self.mock_geocoder(answer=self.nominatim((50.8949, 4.3415))) as service:
+            rate = self.carrier.with_user(self.salesperson).rate_shipment(order)
+            self.assertEqual(service.call_count, 0)
+            self.assertFalse(rate["success"])
+            self.assertIn("it is being located, ask for the price again in a minute", rate["error_message"])
+            self.run_queue()
+            self.assertEqual(service.call_count, 1)
+        rate = self.carrier.with_user(self.salesperson).rate_shipment(order)
+        self.assertAlmostEqual(rate["price"], 2 + 5.40 * 1.3, delta=0.1)
+        # an address the geocoder does not know says so
         nowhere = self._create_customer("Nowhere")
+        order = self._create_order(partner=nowhere, confirm=False)
+        self.carrier.rate_shipment(order)
         with self.mock_geocoder(answer=[]):
-            rate = self.carrier.rate_shipment(self._create_order(partner=nowhere, confirm=False))
-        self.assertFalse(rate["success"])
-        self.assertIn("check its street and city", rate["error_message"])
+            self.run_queue()
+        rate = self.carrier.rate_shipment(order)
+        self.assertIn("the geocoder does not know it: check its street and city", rate["error_message"])
+        nowhere.street = "Rue Neuve 1"  # corrected: located again
+        self.assertIn("being located", self.carrier.rate_shipment(order)["error_message"])
 
     def test_address_follows_the_partner(self):
         task = self._create_task()
@@ -198,3 +216,17 @@ class TestDeliveryTask(LastmileCase):
             ),
             task,
         )
+
+    def test_window_after_closing_time_is_tomorrow(self):
+        """Confirmed at 19:00, after the shop's 18:00 closing, a delivery without promised time
+        goes out the next day, not late today."""
+        with freeze_time("2026-11-18 19:00:00"):
+            task = self._create_order().lastmile_task_ids
+        self.assertEqual(task.window_start, datetime(2026, 11, 19, 9, 0))
+        self.assertEqual(task.scheduled_date.isoformat(), "2026-11-19")
+
+    def test_customer_and_address_of_the_tasks_company(self):
+        other = self.env["res.company"].create({"name": "Other Shop"})
+        foreign = self._create_customer("Their customer", company_id=other.id)
+        with self.assertRaises(UserError):
+            self._create_task(partner=foreign)

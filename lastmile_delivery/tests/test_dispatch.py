@@ -364,3 +364,35 @@ class TestDispatch(LastmileCase):
         self.assertEqual(len(writes_at_request), 1, "a server that failed is not asked again at once")
         self.assertEqual(writes_at_request, [0])
         self.assertEqual(new.route_id.mapped("date"), [d.date() for d in days])
+
+    def test_a_failed_delivery_given_to_another_driver_leaves_the_old_round(self):
+        tasks = self._create_task(driver_id=self.driver.id) | self._create_task(driver_id=self.driver.id)
+        self.env["lastmile.route"].plan_routes("2026-11-18", time_limit=1)
+        failed = tasks[0]
+        old_route = failed.route_id
+        self.assertTrue(old_route)
+        failed.with_user(self.driver_user).action_fail()
+        self.driver.on_duty = False
+        failed.with_user(self.dispatcher_user).action_dispatch()
+        self.assertEqual(failed.driver_id, self.other_driver)
+        self.assertNotEqual(failed.route_id, old_route)
+        self.assertNotIn(failed, old_route.task_ids)
+
+    def test_on_the_way_can_be_taken_back(self):
+        task = self._create_order().lastmile_task_ids
+        task.driver_id = self.driver
+        task.with_user(self.driver_user).action_start()
+        task.with_user(self.driver_user).action_undo_start()
+        self.assertEqual(task.state, "assigned")
+        task.with_user(self.dispatcher_user).write({"driver_id": self.other_driver.id})
+        self.assertEqual(task.driver_id, self.other_driver)
+
+    def test_on_the_way_needs_the_goods(self):
+        boxes = self.env["product.product"].create(
+            {"name": "Counted box", "is_storable": True, "type": "consu"}
+        )
+        task = self._create_order(product=boxes).lastmile_task_ids
+        task.driver_id = self.driver
+        with self.assertRaisesRegex(UserError, "not fully reserved"):
+            task.with_user(self.driver_user).action_start()
+        self.assertEqual(task.state, "assigned")

@@ -183,3 +183,25 @@ class TestGeocoding(LastmileCase):
         self.assertFalse(task.dispatch_issue, "the old reason is gone")
         self.run_queue()
         self.assertEqual(task.state, "assigned", "the automatic dispatch followed")
+
+    def test_a_price_that_cannot_be_set_does_not_stop_the_queue(self):
+        """Priced per km once located, on an order locked meanwhile: the price cannot be written;
+        that is noted on the transfer, and the queue goes on."""
+        self.carrier.write(
+            {
+                "lastmile_pricing": "distance",
+                "lastmile_base_price": 2,
+                "lastmile_price_per_km": 1,
+                "invoice_policy": "real",
+            }
+        )
+        first = self._create_order(partner=self._create_customer("Tom"))
+        second = self._create_order(partner=self._create_customer("Uma"))
+        first.action_lock()
+        with self.mock_geocoder(answer=self.nominatim((50.8949, 4.3415))):
+            self.run_queue()
+        tasks = (first | second).lastmile_task_ids
+        self.assertEqual(set(tasks.mapped("address_state")), {"ok"})
+        self.assertFalse(any(tasks.mapped("price_pending")))
+        self.assertIn("could not be set", first.picking_ids.message_ids[0].body)
+        self.assertGreater(second.picking_ids.carrier_price, 0)

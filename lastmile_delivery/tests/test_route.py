@@ -1,11 +1,12 @@
 from datetime import datetime
 from unittest.mock import patch
 
+import psycopg2
 import requests
 from freezegun import freeze_time
 
 import odoo
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
 from ..services import matrix as matrix_service
@@ -70,11 +71,36 @@ class TestRoutePlanning(LastmileCase):
         self.assertFalse(evening.route_id | heavy.route_id | nowhere.route_id)
 
     def test_no_driver_on_duty(self):
+        """Nobody can drive: the plan says so and changes nothing (a delivery keeps its driver)."""
+        tasks = self._tasks(2)
+        tasks[0].driver_id = self.driver
         (self.driver | self.other_driver).on_duty = False
-        task = self._tasks(1)
         summary = self.plan()
         self.assertEqual(summary["routes"], 0)
-        self.assertIn("No driver on duty", task.dispatch_issue)
+        self.assertIn("no driver can drive on 2026-11-18", summary["error"])
+        self.assertEqual(
+            (tasks[0].driver_id, tasks[0].state, tasks[1].state), (self.driver, "assigned", "new")
+        )
+
+    def test_optimize_after_the_shift_keeps_the_route(self):
+        tasks = self._tasks(3, driver_id=self.driver.id)
+        self.plan()
+        route = tasks.route_id
+        with freeze_time("2026-11-18 18:00:00"):  # Ana's shift ended at 17:00
+            result = route.with_user(self.dispatcher_user).action_optimize()
+        self.assertEqual(result["params"]["type"], "danger")
+        self.assertTrue(route.exists())
+        self.assertEqual(route.task_ids, tasks)
+        self.assertEqual(sorted(tasks.mapped("sequence")), [1, 2, 3])
+
+    def test_time_limits_are_bounded(self):
+        with self.assertRaisesRegex(ValidationError, "from 1 to 90 seconds"):
+            self.company.lastmile_plan_time_limit = 600
+        self._tasks(1)
+        failed = engine.Solution(engine="ortools", error="not searched: only the time limit matters here")
+        with patch.object(engine, "solve", return_value=failed) as solve:
+            self.env["lastmile.route"].plan_routes(DAY, time_limit=3600)
+        self.assertEqual(solve.call_args.args[0].time_limit, 90)
 
     def test_driver_chosen_by_hand_is_kept(self):
         tasks = self._tasks(4)
@@ -117,7 +143,9 @@ class TestRoutePlanning(LastmileCase):
             own_before = route.task_ids.filtered(lambda t: t.state in ("assigned", "in_transit"))
             self.env["lastmile.route"].action_replan(DAY)
             self.assertEqual(second.route_id, route)
-            self.assertEqual(second.sequence, 1, "the stop under way stays first")
+            self.assertEqual(
+                second.sequence, 2, "the stop under way comes first, after the one delivered (#1)"
+            )
             self.assertTrue(second.eta >= datetime(2026, 11, 18, 10, 0))
             self.assertTrue(late_order.route_id, "the new order is inserted")
             self.assertEqual(own_before.driver_id, driver, "a started route keeps its stops")
@@ -290,7 +318,9 @@ class TestRoutePlanning(LastmileCase):
             result = self.env["lastmile.route"].with_user(self.dispatcher_user).action_replan(DAY)
         self.assertEqual((second.driver_id, third.driver_id), (self.driver, self.driver))
         self.assertEqual((second.route_id, third.route_id), (route, route))
-        self.assertEqual((second.sequence, third.sequence), (1, 2), "the stop under way stays first")
+        self.assertEqual(
+            (second.sequence, third.sequence), (2, 3), "under way first, after the one delivered (#1)"
+        )
         self.assertFalse(third.dispatch_issue)
         self.assertGreaterEqual(second.eta, datetime(2026, 11, 18, 11, 50))
         self.assertGreater(third.late_minutes, 80)
@@ -364,7 +394,7 @@ class TestRoutePlanning(LastmileCase):
             route.with_user(self.dispatcher_user).action_optimize()
         self.assertEqual(left_out.driver_id, self.driver)
         self.assertEqual(left_out.state, "assigned")
-        self.assertIn("Not plannable", left_out.dispatch_issue)
+        self.assertIn("No room", left_out.dispatch_issue)
 
     def test_a_warehouse_validation_before_the_shift_sends_nobody_out(self):
         """At 7:00, before Ana's 8:00 shift, the warehouse validates one of her delivery orders
@@ -385,3 +415,49 @@ class TestRoutePlanning(LastmileCase):
         route = (tasks - first).route_id
         self.assertGreaterEqual(route.start_time, datetime(2026, 11, 18, 8, 0))
         self.assertGreaterEqual(min((tasks - first).mapped("eta")), datetime(2026, 11, 18, 8, 0))
+
+    def test_stops_done_count_in_the_daily_maximum(self):
+        """Ana may do 3 stops a day and has delivered one: the plan gives her two more."""
+        self.other_driver.on_duty = False
+        self.driver.max_stops = 3
+        done = self._create_task(driver_id=self.driver.id)
+        done.action_deliver()
+        tasks = self._tasks(4, end=datetime(2026, 11, 18, 17))
+        summary = self.plan()
+        self.assertEqual(len(tasks.filtered(lambda t: t.driver_id == self.driver)), 2)
+        self.assertEqual(len(summary["unserved"]), 2)
+        self.assertEqual(
+            sorted(tasks.filtered("route_id").mapped("sequence")), [2, 3], "numbered after the one done"
+        )
+        self.assertEqual(done.sequence, 1)
+
+    def test_background_plan_meets_a_driver_at_work(self):
+        """A driver moves a delivery along while the background plan searches: the plan is made
+        again on fresh data, and the dispatcher gets its result, not a database error."""
+        tasks = self._tasks(3)
+        self.company.lastmile_plan_time_limit = 4
+        Planning = self.env["lastmile.route.planning"].with_user(self.dispatcher_user)
+        Planning.action_plan(DAY)
+        run = Planning.search([], limit=1)
+        plan_routes = type(self.env["lastmile.route"]).plan_routes
+        calls = []
+
+        def stale_once(routes, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == 1:
+                raise psycopg2.errors.SerializationFailure(
+                    "could not serialize access due to concurrent update"
+                )
+            return plan_routes(routes, *args, **kwargs)
+
+        with (
+            patch.object(self.env.cr, "commit"),
+            patch.object(self.env.cr, "rollback"),
+            patch.object(type(self.env["lastmile.route"]), "plan_routes", stale_once),
+            patch.object(type(self.env["res.users"]), "_bus_send") as bus,
+        ):
+            self.env["lastmile.route.planning"]._cron_run()
+        self.assertEqual(len(calls), 2)
+        self.assertEqual(run.state, "done")
+        self.assertIn("3 stop(s) planned", bus.call_args.args[1]["message"])
+        self.assertTrue(all(tasks.mapped("route_id")))

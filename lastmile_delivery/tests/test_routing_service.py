@@ -2,6 +2,10 @@
 
 import dataclasses
 import math
+import os
+import pathlib
+import sys
+import tempfile
 from unittest.mock import patch
 
 from odoo.tests import BaseCase, tagged
@@ -332,11 +336,18 @@ class TestRoutingEngine(BaseCase):
         child = r._solve_ortools(problem(stops))
         self.assertEqual(sequences(child), sequences(in_process))
         self.assertEqual(child.distance, 68283)
-        with (
-            patch.object(r, "__file__", "/nonexistent/routing.py"),
-            self.assertRaisesRegex(r.RoutingError, "stopped with an error"),
-        ):
-            r._solve_ortools(problem(stops))
+        with patch.object(r, "__file__", "/nonexistent/routing.py"):
+            broken = r._solve_ortools(problem(stops))
+        self.assertIn("the OR-Tools search stopped with an error", broken.error)
+        self.assertIn("No such file or directory", broken.error)
+        # the current directory is not on the child's import path (a stray pickle.py there is not run)
+        with tempfile.TemporaryDirectory() as folder:
+            (pathlib.Path(folder) / "pickle.py").write_text("raise SystemExit('shadowed')\n")
+            with (
+                patch.object(os, "getcwd", return_value=folder),
+                patch.object(sys, "path", [folder, *sys.path]),
+            ):
+                self.assertEqual(sequences(r._solve_ortools(problem(stops))), sequences(in_process))
 
     def test_stops_on_board_count_past_the_maximum(self):
         """Three stops on board a van allowed two: they are on the van, so they are served (and

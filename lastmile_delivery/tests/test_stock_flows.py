@@ -2,6 +2,7 @@
 deliveries, transfers entered by hand, quantities changed or cancelled on the order, partial
 reservations, backorders and the carrier's shipping steps."""
 
+from datetime import datetime
 from unittest.mock import patch
 
 from freezegun import freeze_time
@@ -165,3 +166,75 @@ class TestStockFlows(LastmileCase):
             .with_context(default_order_id=order.id, default_carrier_id=self.carrier.id)
         )
         self.assertEqual(wizard.delivery_price, 5.0, "no “Get rate” needed for a fixed price")
+
+    def test_delivery_method_added_or_changed_after_confirmation(self):
+        """“Add shipping” on a confirmed order gives the own fleet the delivery; another method
+        chosen later takes it back."""
+        order = self._create_order(carrier=self.env["delivery.carrier"], user=self.salesperson)
+        picking = order.picking_ids.sudo()
+        self.assertFalse(picking.lastmile_task_ids)
+        order.with_user(self.salesperson).set_delivery_line(self.carrier, 5.0)
+        task = picking.lastmile_task_ids
+        self.assertEqual((len(task), picking.carrier_tracking_ref), (1, task.name))
+        post = self.env["delivery.carrier"].create(
+            {"name": "Post", "delivery_type": "fixed", "product_id": self.carrier.product_id.id}
+        )
+        picking.with_user(self.stock_user).carrier_id = post
+        self.assertEqual(task.state, "cancelled")
+
+    def test_a_return_is_no_delivery(self):
+        """Goods coming back, even through the delivery operation type, get no delivery task."""
+        self.warehouse.out_type_id.return_picking_type_id = False
+        picking = self._create_order().picking_ids
+        picking.move_ids.picked = True
+        picking.button_validate()
+        wizard = (
+            self.env["stock.return.picking"]
+            .with_context(active_id=picking.id, active_model="stock.picking")
+            .create({})
+        )
+        wizard.product_return_moves.quantity = 1
+        returned = self.env["stock.picking"].browse(wizard.action_create_returns()["res_id"])
+        self.assertTrue(returned.return_id)
+        self.assertFalse(returned.lastmile_task_ids)
+
+    def test_backorders_are_not_charged_even_with_a_margin(self):
+        self.carrier.write({"invoice_policy": "real", "fixed_margin": 3.0})
+        order = self._create_order(qty=2)
+        picking = order.picking_ids
+        self.assertEqual(picking.carrier_price, 8.0)
+        picking.move_ids.quantity = 1
+        picking.move_ids.picked = True
+        picking.with_context(cancel_backorder=False)._action_done()
+        self.assertEqual(picking.backorder_ids.carrier_price, 0.0)
+        self.assertEqual(len(order.order_line.filtered("is_delivery")), 1)
+
+    def test_shipment_sent_again_starts_from_dispatch(self):
+        picking = self._create_order().picking_ids
+        task = picking.lastmile_task_ids
+        task.driver_id = self.driver
+        picking.with_user(self.stock_user).cancel_shipment()
+        picking.send_to_shipper()
+        self.assertEqual(
+            (task.state, task.driver_id.id, task.route_id.id, task.sequence), ("new", False, False, 0)
+        )
+
+    def test_the_delivery_follows_address_date_and_instructions(self):
+        """Changed on the delivery order or the sales order after confirmation: the address, the
+        window and the instructions of the delivery follow; a planned one leaves its round."""
+        order = self._create_order(user=self.salesperson)
+        task = order.sudo().lastmile_task_ids
+        task.driver_id = self.driver
+        self.env["lastmile.route"].plan_routes("2026-11-18", time_limit=1)
+        self.assertTrue(task.route_id)
+        elsewhere = self._create_customer("Elsewhere", (50.8357, 4.3365))
+        order.picking_ids.with_user(self.stock_user).partner_id = elsewhere
+        self.assertEqual(task.partner_shipping_id, elsewhere)
+        self.assertEqual((task.route_id.id, task.eta), (False, False))
+        self.assertEqual(task.driver_id, self.driver, "still the driver's: to plan again")
+        self.assertIn("plan the day again", task.message_ids[0].body)
+        order.with_user(self.salesperson).write(
+            {"commitment_date": datetime(2026, 11, 19, 15, 0), "lastmile_instructions": "Side door"}
+        )
+        self.assertEqual(task.window_start, datetime(2026, 11, 19, 15, 0))
+        self.assertIn("Side door", task.instructions)
