@@ -223,7 +223,7 @@ def test_second_dispatcher_gets_a_clear_message(shop):
         tasks_a.action_dispatch()  # holds the day until it commits
         assert set(tasks_a.mapped("state")) == {"assigned"}
         with pytest.raises(
-            UserError, match="Someone else is dispatching or planning the deliveries of 2030-01-07"
+            UserError, match="Someone else is dispatching or planning the deliveries of 01/07/2030"
         ):
             tasks_b.action_dispatch()
         cr_b.rollback()

@@ -5,7 +5,6 @@ from odoo.tools import SQL, format_datetime
 
 from ..services.geo import has_coordinates
 
-OPEN_STATES = ("new", "assigned", "in_transit", "failed")
 FINAL_STATES = ("delivered", "cancelled")
 # Allowed moves of the state machine; anything else is refused with a clear message.
 TRANSITIONS = {

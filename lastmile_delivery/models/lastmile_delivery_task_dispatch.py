@@ -54,14 +54,7 @@ class LastmileDeliveryTask(models.Model):
         tasks = self.filtered(lambda t: t.state == "failed" or (t.state == "new" and not t.driver_id))
         groups = tasks.grouped(lambda t: (t.company_id, t.scheduled_date))
         for company, day in groups:
-            if not company._lastmile_lock_day(day):
-                raise UserError(
-                    self.env._(
-                        "Someone else is dispatching or planning the deliveries of %(day)s right now. "
-                        "Wait a moment and refresh: their result will be there.",
-                        day=day,
-                    )
-                )
+            company._lastmile_check_day_lock(day)
         prepared = [
             (group.with_company(company), group.with_company(company)._prepare_dispatch_day(company, day))
             for (company, day), group in groups.items()

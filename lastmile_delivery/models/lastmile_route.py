@@ -3,7 +3,6 @@ import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
 from odoo.tools import format_datetime
 
 from ..services import routing as engine
@@ -127,17 +126,6 @@ class LastmileRoute(models.Model):
     def _check_dispatcher(self):
         self.env["lastmile.delivery.task"]._check_dispatcher(self.env._("Only dispatchers can plan routes."))
 
-    def _lock_planning(self, company, day):
-        """One planner or dispatcher per company and day; a second one gets a clear message."""
-        if not company._lastmile_lock_day(day):
-            raise UserError(
-                self.env._(
-                    "Routes of %(day)s are being planned by someone else right now (or its deliveries "
-                    "dispatched). Wait a moment and refresh: their plan will be there.",
-                    day=day,
-                )
-            )
-
     # ------------------------------------------------------------------ public API
 
     @api.model
@@ -150,7 +138,7 @@ class LastmileRoute(models.Model):
         company = self.env.company
         # a worker is not held longer than Odoo lets a request run
         time_limit = min(max(int(time_limit or company.lastmile_plan_time_limit or 10), 1), MAX_TIME_LIMIT)
-        self._lock_planning(company, day)
+        company._lastmile_check_day_lock(day)
         tasks = self.env["lastmile.delivery.task"].search(
             [
                 ("company_id", "=", company.id),
@@ -172,7 +160,7 @@ class LastmileRoute(models.Model):
         self._check_dispatcher()
         plans = []
         for route in self:
-            self._lock_planning(route.company_id, route.date)
+            route.company_id._lastmile_check_day_lock(route.date)
             tasks = route.task_ids.filtered(lambda t: t.state in ("assigned", "in_transit"))
             plans.append(
                 route._prepare_plan(

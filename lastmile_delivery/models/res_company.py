@@ -4,8 +4,8 @@ from datetime import datetime, time, timedelta
 import pytz
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
-from odoo.tools import SQL
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, format_date
 
 from ..services import dispatch as dispatch_service
 from ..services import matrix as matrix_service
@@ -165,3 +165,15 @@ class ResCompany(models.Model):
         key = zlib.crc32(f"lastmile.day:{self.id}:{day}".encode()) - 2**31
         self.env.cr.execute(SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", 4242, key))
         return self.env.cr.fetchone()[0]
+
+    def _lastmile_check_day_lock(self, day):
+        """Take the lock of ``day`` (see :meth:`_lastmile_lock_day`) or tell the user, in words,
+        that someone else holds it."""
+        if not self._lastmile_lock_day(day):
+            raise UserError(
+                self.env._(
+                    "Someone else is dispatching or planning the deliveries of %(day)s right now. "
+                    "Wait a moment and refresh: their result will be there.",
+                    day=format_date(self.env, day),
+                )
+            )

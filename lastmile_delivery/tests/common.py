@@ -1,5 +1,6 @@
 from contextlib import contextmanager
 from datetime import datetime
+from types import SimpleNamespace
 from unittest.mock import patch
 
 import freezegun
@@ -168,6 +169,25 @@ class LastmileCase(TransactionCase):
         kwargs = {"side_effect": error} if error else {"return_value": answer if answer is not None else []}
         with patch.object(RequestsAdapter, "get_json", **kwargs) as get_json:
             yield get_json
+
+    @contextmanager
+    def watch_statements(self):
+        """Record the first word of every SQL statement run meanwhile; yields an object whose
+        ``writes()`` flushes what the ORM holds back and counts the statements that wrote."""
+        statements = []
+        cursor_class = type(self.env.cr)
+        execute = cursor_class.execute
+
+        def spy(cr, query, params=None, log_exceptions=True):
+            statements.append(str(getattr(query, "code", query)).split(None, 1)[0].upper())
+            return execute(cr, query, params, log_exceptions)
+
+        def writes():
+            self.env.flush_all()  # whatever is pending would be written by now
+            return sum(1 for s in statements if s in ("UPDATE", "INSERT", "DELETE"))
+
+        with patch.object(cursor_class, "execute", spy):
+            yield SimpleNamespace(statements=statements, writes=writes)
 
     @staticmethod
     def nominatim(point):

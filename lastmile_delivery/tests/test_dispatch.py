@@ -346,21 +346,15 @@ class TestDispatch(LastmileCase):
             start=days[0].replace(hour=9), end=days[0].replace(hour=12)
         ) | self._create_task(start=days[1].replace(hour=9), end=days[1].replace(hour=12))
         self.env.flush_all()
-        statements, writes_at_request = [], []
-        cursor_class = type(self.env.cr)
-        execute = cursor_class.execute
+        writes_at_request = []
+        with self.watch_statements() as watch:
 
-        def spy(cr, query, params=None, log_exceptions=True):
-            statements.append(str(getattr(query, "code", query)).split(None, 1)[0].upper())
-            return execute(cr, query, params, log_exceptions)
+            def osrm(url, **kwargs):
+                writes_at_request.append(watch.writes())
+                raise requests.ConnectionError("down")
 
-        def osrm(url, **kwargs):
-            self.env.flush_all()
-            writes_at_request.append(sum(1 for s in statements if s in ("UPDATE", "INSERT", "DELETE")))
-            raise requests.ConnectionError("down")
-
-        with patch.object(cursor_class, "execute", spy), patch.object(requests, "get", side_effect=osrm):
-            new.with_user(self.dispatcher_user).action_dispatch()
+            with patch.object(requests, "get", side_effect=osrm):
+                new.with_user(self.dispatcher_user).action_dispatch()
         self.assertEqual(len(writes_at_request), 1, "a server that failed is not asked again at once")
         self.assertEqual(writes_at_request, [0])
         self.assertEqual(new.route_id.mapped("date"), [d.date() for d in days])

@@ -104,25 +104,18 @@ class TestGeocoding(LastmileCase):
         for name in ("Hal", "Ivy", "Jon"):
             tasks |= self._create_order(partner=self._create_customer(name)).lastmile_task_ids
         self.env.flush_all()
-        statements, writes_at_request = [], []
-        cursor_class = type(self.env.cr)
-        execute = cursor_class.execute
+        writes_at_request = []
+        with self.mock_geocoder() as service, self.watch_statements() as watch:
 
-        def spy(cr, query, params=None, log_exceptions=True):
-            statements.append(str(getattr(query, "code", query)).split(None, 1)[0].upper())
-            return execute(cr, query, params, log_exceptions)
+            def answer(*args, **kwargs):
+                writes_at_request.append(watch.writes())
+                return self.nominatim((50.85, 4.35))
 
-        def answer(*args, **kwargs):
-            self.env.flush_all()  # whatever is pending would be written by now
-            writes_at_request.append(sum(1 for s in statements if s in ("UPDATE", "INSERT", "DELETE")))
-            return self.nominatim((50.85, 4.35))
-
-        with self.mock_geocoder() as service, patch.object(cursor_class, "execute", spy):
             service.side_effect = answer
             tasks._geocode()
             self.env.flush_all()
         self.assertEqual(writes_at_request, [0, 0, 0])
-        self.assertTrue(any(s == "UPDATE" for s in statements))
+        self.assertIn("UPDATE", watch.statements)
         self.assertEqual(set(tasks.mapped("address_state")), {"ok"})
 
     def test_the_queue_works_in_small_committed_batches(self):

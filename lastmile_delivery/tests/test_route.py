@@ -169,7 +169,7 @@ class TestRoutePlanning(LastmileCase):
         with self.env.registry.cursor() as other:  # a separate transaction holds the day
             other_env = odoo.api.Environment(other, odoo.SUPERUSER_ID, {})
             self.assertTrue(other_env["res.company"].browse(self.company.id)._lastmile_lock_day(DAY))
-            with self.assertRaisesRegex(UserError, "being planned by someone else"):
+            with self.assertRaisesRegex(UserError, "Someone else is dispatching or planning"):
                 self.plan()
             with self.assertRaisesRegex(UserError, "Someone else is dispatching or planning"):
                 waiting.action_dispatch()
