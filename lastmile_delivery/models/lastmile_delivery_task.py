@@ -6,6 +6,8 @@ from odoo.tools import SQL, format_datetime
 from ..services.geo import has_coordinates
 
 FINAL_STATES = ("delivered", "cancelled")
+# still to be delivered today: to dispatch, assigned or on the way (a failed one is out of the round)
+ACTIVE_STATES = ("new", "assigned", "in_transit")
 # Allowed moves of the state machine; anything else is refused with a clear message.
 TRANSITIONS = {
     "new": {"assigned", "cancelled"},
@@ -216,13 +218,7 @@ class LastmileDeliveryTask(models.Model):
                         address=address.display_name,
                     )
                 )
-            address.sudo().write(
-                {
-                    "partner_latitude": task.latitude,
-                    "partner_longitude": task.longitude,
-                    "date_localization": fields.Date.context_today(task),
-                }
-            )
+            address._lastmile_store_location(task.latitude, task.longitude)
 
     @api.depends(
         "picking_id.move_ids.product_qty", "picking_id.move_ids.state", "picking_id.move_ids.product_id"
@@ -288,7 +284,7 @@ class LastmileDeliveryTask(models.Model):
     def _compute_is_late(self):
         now = fields.Datetime.now()
         for task in self:
-            open_ = task.state in ("new", "assigned", "in_transit")
+            open_ = task.state in ACTIVE_STATES
             late_eta = open_ and task.eta and task.window_end and task.eta > task.window_end
             task.late_minutes = round((task.eta - task.window_end).total_seconds() / 60) if late_eta else 0
             task.is_late = open_ and bool(late_eta or (task.window_end and task.window_end < now))
@@ -296,17 +292,16 @@ class LastmileDeliveryTask(models.Model):
     def _search_is_late(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise UserError(self.env._("Search on “late” only with = or != and a boolean."))
-        open_states = ("new", "assigned", "in_transit")
         # ``eta > window_end`` compares two columns, which a domain cannot express.
         self.flush_model(["state", "eta", "window_end"])
         self.env.cr.execute(
             SQL(
                 "SELECT id FROM lastmile_delivery_task WHERE state IN %s AND eta > window_end",
-                open_states,
+                ACTIVE_STATES,
             )
         )
         eta_late = [row[0] for row in self.env.cr.fetchall()]
-        late = Domain("state", "in", open_states) & (
+        late = Domain("state", "in", ACTIVE_STATES) & (
             Domain("window_end", "<", fields.Datetime.now()) | Domain("id", "in", eta_late)
         )
         return late if (operator == "=") == value else ~late
@@ -489,9 +484,9 @@ class LastmileDeliveryTask(models.Model):
         return self.sudo().write({"state": state, **values})
 
     def _check_transition(self, state):
-        labels = dict(self._fields["state"]._description_selection(self.env))
         for task in self:
             if task.state != state and state not in TRANSITIONS[task.state]:
+                labels = dict(self._fields["state"]._description_selection(self.env))
                 raise UserError(
                     self.env._(
                         "Delivery %(task)s is %(current)s: it cannot become %(new)s.",

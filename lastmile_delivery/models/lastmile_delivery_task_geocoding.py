@@ -53,7 +53,7 @@ class LastmileDeliveryTask(models.Model):
             if partner not in answers:
                 group.write({"geocode_issue": str(failure), "geocode_pending": True})
             elif answers[partner]:
-                partner._lastmile_store_location(answers[partner])
+                partner._lastmile_store_location(answers[partner].latitude, answers[partner].longitude)
                 found |= group
             else:
                 message = self.env._("The address was not found by the geocoder: check the street and city.")

@@ -9,7 +9,7 @@ from odoo.tools import SQL
 
 from ..services import dispatch as engine
 from ..services import routing as routing_engine
-from ..services.geo import has_coordinates, haversine_km
+from ..services.geo import has_coordinates, haversine_km, point
 
 
 class LastmileDriver(models.Model):
@@ -97,17 +97,11 @@ class LastmileDriver(models.Model):
         today = fields.Date.context_today(self)
         for driver in self:
             seen_today = driver.last_seen and fields.Date.context_today(driver, driver.last_seen) == today
-            if seen_today and has_coordinates(driver.current_latitude, driver.current_longitude):
-                driver.position_latitude = driver.current_latitude
-                driver.position_longitude = driver.current_longitude
-            else:
-                driver.position_latitude, driver.position_longitude = (
-                    driver.start_partner_id._lastmile_point()
-                    or (
-                        0.0,
-                        0.0,
-                    )
-                )
+            driver.position_latitude, driver.position_longitude = (
+                (seen_today and point(driver.current_latitude, driver.current_longitude))
+                or driver.start_partner_id._lastmile_point()
+                or (0.0, 0.0)
+            )
 
     def _compute_today_task_count(self):
         today = fields.Date.context_today(self)
@@ -193,9 +187,7 @@ class LastmileDriver(models.Model):
     def _lastmile_position(self):
         """[latitude, longitude] of where the driver is (see position_latitude), or None."""
         self.ensure_one()
-        if has_coordinates(self.position_latitude, self.position_longitude):
-            return [self.position_latitude, self.position_longitude]
-        return None
+        return point(self.position_latitude, self.position_longitude)
 
     def _prepare_routing_vehicle(self, start, end, shift_start, shift_end, costs, **values):
         """This driver as a vehicle of the routing engine: matrix indexes for ``start`` and

@@ -6,8 +6,9 @@ from odoo import api, fields, models
 from odoo.tools import format_datetime
 
 from ..services import routing as engine
-from ..services.geo import has_coordinates
+from ..services.geo import has_coordinates, point
 from ..tools import notification_action
+from .lastmile_delivery_task import ACTIVE_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ class LastmileRoute(models.Model):
             [
                 ("company_id", "=", company.id),
                 ("scheduled_date", "=", day),
-                ("state", "in", ["new", "assigned", "in_transit"]),
+                ("state", "in", ACTIVE_STATES),
             ]
         )
         Driver = self.env["lastmile.driver"]
@@ -219,19 +220,9 @@ class LastmileRoute(models.Model):
         ]
         points = _Points()
         shifts = drivers._get_shifts(day)
-        on_road = self._drivers_on_the_road(day, drivers, located, shifts)
+        finished = self._finished_by_driver(day, drivers)
+        on_road = self._drivers_on_the_road(drivers, located, shifts, finished)
         costs = drivers._prepare_fleet_routing_costs(company)
-        done = dict(
-            self.env["lastmile.delivery.task"]._read_group(
-                [
-                    ("driver_id", "in", drivers.ids),
-                    ("scheduled_date", "=", day),
-                    ("state", "in", ["delivered", "failed"]),
-                ],
-                ["driver_id"],
-                ["__count"],
-            )
-        )
         vehicles = []
         for driver in drivers:
             vehicle = self._prepare_vehicle(
@@ -242,7 +233,7 @@ class LastmileRoute(models.Model):
                 on_road.get(driver),
                 points,
                 costs,
-                done.get(driver, 0),
+                len(finished.get(driver, ())),
             )
             if vehicle:
                 vehicles.append(vehicle)
@@ -277,15 +268,12 @@ class LastmileRoute(models.Model):
             "solution": solution,
             "matrix": matrix,
             "unserved": unserved,
+            "finished": finished,
         }
 
-    def _drivers_on_the_road(self, day, drivers, tasks, shifts):
-        """{driver: (what is on board, where they are)} for the drivers out on their round of
-        ``day``, deliveries left: one under way, or some delivered or failed since their shift
-        began (a delivery order the warehouse validated before does not send anyone out). Where
-        they are: the phone's position, else the last stop done."""
-        now = fields.Datetime.now()
-        done_today = self.env["lastmile.delivery.task"].search(
+    def _finished_by_driver(self, day, drivers):
+        """{driver: their deliveries of ``day`` delivered or failed, the latest first}."""
+        finished = self.env["lastmile.delivery.task"].search(
             [
                 ("driver_id", "in", drivers.ids),
                 ("scheduled_date", "=", day),
@@ -293,26 +281,32 @@ class LastmileRoute(models.Model):
             ],
             order="date_delivered desc, write_date desc, id desc",
         )
+        return finished.grouped("driver_id")
+
+    def _drivers_on_the_road(self, drivers, tasks, shifts, finished):
+        """{driver: (what is on board, where they are)} for the drivers out on their round,
+        deliveries left: one under way, or some delivered or failed since their shift began (a
+        delivery order the warehouse validated before does not send anyone out). Where they
+        are: the phone's position, else the last stop done. ``finished``: see
+        :meth:`_finished_by_driver`."""
+        now = fields.Datetime.now()
         by_driver = tasks.filtered(lambda t: t.state in ("assigned", "in_transit")).grouped("driver_id")
         on_road = {}
         for driver in drivers:
             on_board = by_driver.get(driver, tasks.browse())
             intervals = shifts.get(driver.id) or []
             began = intervals[0][0] if intervals else None
-            done = done_today.filtered(
-                lambda t, d=driver, b=began: (
-                    t.driver_id == d and b and b <= (t.date_delivered or t.write_date) <= now
-                )
+            done = finished.get(driver, tasks.browse()).filtered(
+                lambda t, b=began: b and b <= (t.date_delivered or t.write_date) <= now
             )
             if not on_board or not ("in_transit" in on_board.mapped("state") or done):
                 continue
-            last = done[:1]
-            where = None
-            if driver.last_seen and has_coordinates(driver.current_latitude, driver.current_longitude):
-                where = [driver.current_latitude, driver.current_longitude]
-            elif last and has_coordinates(last.latitude, last.longitude):
-                where = [last.latitude, last.longitude]
-            on_road[driver] = (on_board, where or driver._lastmile_position())
+            where = (
+                (driver.last_seen and point(driver.current_latitude, driver.current_longitude))
+                or (done and point(done[0].latitude, done[0].longitude))
+                or driver._lastmile_position()
+            )
+            on_road[driver] = (on_board, where)
         return on_road
 
     def _prepare_vehicle(self, driver, origin, now_s, intervals, road, points, costs, done=0):
@@ -402,15 +396,6 @@ class LastmileRoute(models.Model):
             for r in self.search([("driver_id", "in", plan["drivers"].ids), ("date", "=", day)])
         }
         touched = self.browse()
-        delivered = self.env["lastmile.delivery.task"].search(
-            [
-                ("driver_id", "in", plan["drivers"].ids),
-                ("scheduled_date", "=", day),
-                ("state", "=", "delivered"),
-            ],
-            order="date_delivered, id",
-        )
-        delivered_by_driver = delivered.grouped("driver_id")
         for route_plan in solution.routes:
             driver = drivers_by_id[route_plan.vehicle_id]
             route = routes.get(driver) or self.create(
@@ -435,7 +420,8 @@ class LastmileRoute(models.Model):
                 }
             )
             # the open stops are numbered after those already delivered, in the order they were
-            done = delivered_by_driver.get(driver, delivered.browse())
+            finished = plan["finished"].get(driver, route.task_ids.browse())
+            done = finished.filtered(lambda t: t.state == "delivered")[::-1]
             for number, task in enumerate(done, 1):
                 if task.sequence != number:
                     task.sudo().sequence = number
@@ -552,7 +538,8 @@ class LastmileRoute(models.Model):
         everything = (current | tasks).filtered(lambda t: has_coordinates(t.latitude, t.longitude))
         points = _Points()
         shifts = driver._get_shifts(day)
-        road = self._drivers_on_the_road(day, driver, current, shifts).get(driver)
+        finished = self._finished_by_driver(day, driver)
+        road = self._drivers_on_the_road(driver, current, shifts, finished).get(driver)
         costs = driver._prepare_fleet_routing_costs(company)
         now_s = seconds_since(origin, fields.Datetime.now())
         vehicle = self._prepare_vehicle(
@@ -560,9 +547,8 @@ class LastmileRoute(models.Model):
         )
         if not vehicle:
             return {}
-        vehicle = dataclasses.replace(
-            vehicle, max_stops=0
-        )  # a dispatch already chose this driver within their stops
+        # a dispatch already chose this driver within their stops
+        vehicle = dataclasses.replace(vehicle, max_stops=0)
         stops = [
             t._prepare_routing_stop(points.index([t.latitude, t.longitude]), origin, priority=0)
             for t in everything

@@ -2,7 +2,7 @@ import logging
 
 from odoo import api, fields, models
 
-from ..services.geo import has_coordinates
+from ..services.geo import point
 from ..services.geocoding import DEFAULT_NOMINATIM_URL, Geocoder, GeocoderConfig, GeocodingError, format_query
 
 _logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class ResPartner(models.Model):
             return True
         for partner, answer in answers.items():
             if answer:
-                partner._lastmile_store_location(answer)
+                partner._lastmile_store_location(answer.latitude, answer.longitude)
             partner.sudo().lastmile_geocode_state = False if answer else "not_found"
         # deliveries whose price per km waited for these addresses
         Task = self.env["lastmile.delivery.task"].sudo()
@@ -80,9 +80,7 @@ class ResPartner(models.Model):
     def _lastmile_point(self):
         """[latitude, longitude] of this address, or None when it has no coordinates."""
         self.ensure_one()
-        if has_coordinates(self.partner_latitude, self.partner_longitude):
-            return [self.partner_latitude, self.partner_longitude]
-        return None
+        return point(self.partner_latitude, self.partner_longitude)
 
     def _lastmile_geocode_query(self, geocoder=None):
         """Ask the geocoder where this address is, without writing anything: the answer
@@ -102,11 +100,12 @@ class ResPartner(models.Model):
         )
         return geocoder.geocode(query, country_code=self.country_id.code or "")
 
-    def _lastmile_store_location(self, result):
+    def _lastmile_store_location(self, latitude, longitude):
+        """Write where these addresses are (callers check who may)."""
         self.sudo().write(
             {
-                "partner_latitude": result.latitude,
-                "partner_longitude": result.longitude,
+                "partner_latitude": latitude,
+                "partner_longitude": longitude,
                 "date_localization": fields.Date.context_today(self),
             }
         )

@@ -157,6 +157,7 @@ class StockPicking(models.Model):
                     changes["instructions"] = values["instructions"]
                 if not changes:
                     continue
+                what = ", ".join(task._fields[name].string for name in changes)
                 moved = {"partner_shipping_id", "window_start"} & changes.keys()
                 if moved and task.route_id:
                     changes.update(route_id=False, sequence=0, eta=False)
@@ -166,16 +167,12 @@ class StockPicking(models.Model):
                 task._message_log(
                     body=self.env._(
                         "Changed on its delivery order: %(what)s.%(replan)s",
-                        what=", ".join(
-                            task._fields[name].string for name in changes if name in self._LASTMILE_FOLLOWED
-                        ),
+                        what=what,
                         replan=self.env._(" It left its round: plan the day again.")
                         if moved and task.driver_id
                         else "",
                     )
                 )
-
-    _LASTMILE_FOLLOWED = ("partner_shipping_id", "window_start", "window_end", "instructions")
 
     def _create_backorder(self, backorder_moves=None):
         """The rest of an own-fleet delivery goes out as its own delivery task, once its moves

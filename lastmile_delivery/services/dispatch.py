@@ -167,7 +167,7 @@ def dispatch(
         if not drivers:
             result.unassigned.append(Unassigned(task.id, REASON_NO_DRIVER, "no driver is on duty"))
             continue
-        best = None
+        best = best_key = None
         eliminated = {REASON_RULE: 0, REASON_SHIFT: 0, REASON_CAPACITY: 0, REASON_STOPS: 0}
         best_room = None
         for driver in drivers:
@@ -192,10 +192,12 @@ def dispatch(
                 if located
                 else 0.0
             )
-            visit = _plan_visit(driver, task, travel.minutes(km), now)
+            trip = travel.minutes(km)
+            visit = _plan_visit(driver, task, trip, now)
             if not visit:
                 eliminated[REASON_SHIFT] += 1
                 continue
+            eta, late = visit
             hours = driver.planned_minutes / 60.0
             rules = task.preferred.get(driver.id, ())
             score = (
@@ -204,35 +206,38 @@ def dispatch(
                 + weights.hours * hours
                 - (weights.preference if rules else 0.0)
             )
-            key = (round(visit[1]), not located, score, km, driver.id)
-            if best is None or key < best[0]:
-                best = (key, driver, km, hours, rules, visit)
+            key = (round(late), not located, score, km, driver.id)
+            if best_key is not None and key >= best_key:
+                continue
+            best_key, best, best_driver, best_trip = (
+                key,
+                Assignment(
+                    task_id=task.id,
+                    driver_id=driver.id,
+                    driver_name=driver.name,
+                    distance_km=km,
+                    stops_before=driver.planned_stops,
+                    hours_before=hours,
+                    rules=tuple(task.only_rules) + tuple(rules),
+                    score=score,
+                    located=located,
+                    sequence=driver.planned_stops + 1,
+                    eta=eta,
+                    late_minutes=late,
+                ),
+                driver,
+                trip,
+            )
         if best is None:
             result.unassigned.append(_unassigned_reason(task, eliminated, best_room, drivers))
             continue
-        _key, driver, km, hours, rules, (eta, late) = best
-        result.assignments.append(
-            Assignment(
-                task_id=task.id,
-                driver_id=driver.id,
-                driver_name=driver.name,
-                distance_km=km,
-                stops_before=driver.planned_stops,
-                hours_before=hours,
-                rules=tuple(task.only_rules) + tuple(rules),
-                score=_key[2],
-                located=_key[1] is False,
-                sequence=driver.planned_stops + 1,
-                eta=eta,
-                late_minutes=late,
-            )
-        )
-        driver.latitude, driver.longitude = task.latitude, task.longitude
-        driver.planned_stops += 1
-        driver.planned_weight += task.weight
-        driver.planned_volume += task.volume
-        driver.planned_minutes += travel.minutes(km) + task.service_minutes
-        driver.available_from = eta + timedelta(minutes=task.service_minutes)
+        result.assignments.append(best)
+        best_driver.latitude, best_driver.longitude = task.latitude, task.longitude
+        best_driver.planned_stops += 1
+        best_driver.planned_weight += task.weight
+        best_driver.planned_volume += task.volume
+        best_driver.planned_minutes += best_trip + task.service_minutes
+        best_driver.available_from = best.eta + timedelta(minutes=task.service_minutes)
     return result
 
 

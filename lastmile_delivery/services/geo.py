@@ -19,3 +19,8 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def has_coordinates(lat: float | None, lon: float | None) -> bool:
     """Odoo stores "no coordinates" as 0.0/0.0 (base_geolocalize); that point is in the ocean."""
     return bool(lat or lon) and -90 <= (lat or 0) <= 90 and -180 <= (lon or 0) <= 180
+
+
+def point(lat: float | None, lon: float | None) -> list[float] | None:
+    """[lat, lon] when the coordinates are set (see :func:`has_coordinates`), else None."""
+    return [lat, lon] if has_coordinates(lat, lon) else None

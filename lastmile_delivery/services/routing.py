@@ -127,6 +127,10 @@ class Problem:
         return max(vehicle.max_stops, self._on_board_stops.get(vehicle.id, 0)) if vehicle.max_stops else 0
 
     @functools.cached_property
+    def stops_by_id(self) -> dict:
+        return {s.id: s for s in self.stops}
+
+    @functools.cached_property
     def _must_serve_ids(self) -> frozenset:
         return frozenset(s.id for s in self.stops if s.required) | {
             sid for v in self.vehicles for sid in v.locked
@@ -514,7 +518,7 @@ def _repair(problem: Problem, solution: Solution, deadline: float) -> None:
     dropped = [u for u in solution.unserved if u.reason == REASON_DROPPED]
     if not dropped:
         return
-    stops = {s.id: s for s in problem.stops}
+    stops = problem.stops_by_id
     routes = {route.vehicle_id: route for route in solution.routes}
     order = sorted(
         (u for u in dropped if stops[u.stop_id].pickup_id is None and not stops[u.stop_id].is_pickup),
@@ -555,7 +559,7 @@ def schedule(
     The vehicle leaves as late as it can without making the first stop wait (and never before
     its shift starts); the distance includes the way back to its end location.
     """
-    by_id = {s.id: s for s in problem.stops}
+    by_id = problem.stops_by_id
     stops = [by_id[sid] for sid in stop_ids]
     dur, dist = problem.durations, problem.distances
     if start_time is None:
@@ -605,12 +609,13 @@ def schedule(
 def best_insertion(problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashable], stop_id: Hashable):
     """Cheapest place of ``stop_id`` in a vehicle's ``sequence`` that keeps it on time and
     within capacity, or None. Returns (position, route). Locked stops keep their places."""
-    by_id = {s.id: s for s in problem.stops}
+    by_id = problem.stops_by_id
     stop = by_id[stop_id]
     max_stops = problem.max_stops(vehicle)
     if not stop.allowed(vehicle.id) or (max_stops and len(sequence) >= max_stops):
         return None
-    start = len([sid for sid in sequence if sid in set(vehicle.locked)])
+    locked = set(vehicle.locked)
+    start = len([sid for sid in sequence if sid in locked])
     start_time = vehicle.shift_start if vehicle.on_the_road else None
     current = schedule(problem, vehicle, sequence, start_time)
     late_before = sum(v.late for v in current.visits)
