@@ -315,6 +315,12 @@ class LastmileDeliveryTask(models.Model):
                 operations[self.browse(task.id)] = "read"
         return operations
 
+    def _lastmile_stop_key(self):
+        """Deliveries with the same key go to one door: planned together they are one stop (one
+        visit, one service time, one stop number, one proof)."""
+        self.ensure_one()
+        return (self.partner_shipping_id.id, round(self.latitude, 5), round(self.longitude, 5))
+
     # ------------------------------------------------------------------ constraints
 
     @api.constrains("window_start", "window_end")

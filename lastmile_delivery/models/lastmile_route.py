@@ -109,10 +109,12 @@ class LastmileRoute(models.Model):
             else:
                 route.state = route.state or "draft"
 
-    @api.depends("task_ids.state")
+    @api.depends("task_ids.state", "task_ids.sequence")
     def _compute_stop_count(self):
+        """Stops, not deliveries: orders to one door share a stop number."""
         for route in self:
-            route.stop_count = len(route.task_ids.filtered(lambda t: t.state != "cancelled"))
+            tasks = route.task_ids.filtered(lambda t: t.state != "cancelled")
+            route.stop_count = len({t.sequence or -t.id for t in tasks})
 
     @api.depends(
         "planned_distance_km", "planned_duration_min", "baseline_distance_km", "baseline_duration_min"
@@ -237,7 +239,8 @@ class LastmileRoute(models.Model):
             )
             if vehicle:
                 vehicles.append(vehicle)
-        stops = self._prepare_stops(located, drivers, vehicles, on_road, origin, points, keep_driver)
+        stops, groups = self._prepare_stops(located, drivers, vehicles, on_road, origin, points, keep_driver)
+        vehicles = self._lock_visits(vehicles, groups)
         matrix = company._lastmile_travel_matrix(points.points) if stops and vehicles else None
         problem = engine.Problem(
             durations=matrix.durations.tolist() if matrix else [],
@@ -263,6 +266,7 @@ class LastmileRoute(models.Model):
             "day": day,
             "origin": origin,
             "tasks": located,
+            "groups": groups,
             "drivers": drivers,
             "problem": problem,
             "solution": solution,
@@ -348,27 +352,58 @@ class LastmileRoute(models.Model):
         )
 
     def _prepare_stops(self, tasks, drivers, vehicles, on_road, origin, points, keep_driver):
+        """The engine's stops for ``tasks`` and ``{stop id: tasks}``: see :meth:`_group_visits`."""
         vehicle_ids = {v.id for v in vehicles}
         only_rules, _prefer = self.env["lastmile.dispatch.rule"]._match(tasks, drivers)
         on_board = {task.id for board, _where in on_road.values() for task in board}
-        stops = []
+        entries = []
         for task in tasks:
             pinned = None
             if keep_driver or task.driver_pinned or task.state == "in_transit" or task.id in on_board:
                 pinned = task.driver_id.id or None
             allowed, _names = only_rules.get(task.id, (None, ()))
-            stops.append(
-                task._prepare_routing_stop(
-                    points.index([task.latitude, task.longitude]),
-                    origin,
-                    vehicle_id=pinned,
-                    vehicle_ids=tuple(allowed & vehicle_ids)
-                    if allowed is not None and pinned is None
-                    else None,
-                    required=task.id in on_board and pinned in vehicle_ids,
-                )
+            stop = task._prepare_routing_stop(
+                points.index([task.latitude, task.longitude]),
+                origin,
+                vehicle_id=pinned,
+                vehicle_ids=tuple(sorted(allowed & vehicle_ids))
+                if allowed is not None and pinned is None
+                else None,
+                required=task.id in on_board and pinned in vehicle_ids,
             )
-        return stops
+            entries.append((task, stop))
+        return self._group_visits(entries)
+
+    @api.model
+    def _group_visits(self, entries):
+        """``entries``: ``[(task, engine stop)]``. Several orders at one door (same address,
+        same vehicle rules, windows that overlap) are one stop: one visit, one service time,
+        one stop number, one proof. Returns ``(engine stops, {stop id: tasks})``."""
+        by_door = {}
+        for task, stop in entries:
+            key = (task._lastmile_stop_key(), stop.vehicle_id, stop.vehicle_ids, stop.required)
+            by_door.setdefault(key, []).append((task, stop))
+        Task = self.env["lastmile.delivery.task"]
+        stops, groups = [], {}
+        for members in by_door.values():
+            tasks = {stop.id: task for task, stop in members}
+            for visit, stop_ids in engine.merge_stops([stop for _task, stop in members]):
+                stops.append(visit)
+                groups[visit.id] = Task.union(*(tasks[stop_id] for stop_id in stop_ids))
+        return stops, groups
+
+    @api.model
+    def _lock_visits(self, vehicles, groups):
+        """The locked deliveries of ``vehicles`` (task ids) as the stops that stand for them."""
+        stop_of = {task.id: stop_id for stop_id, tasks in groups.items() for task in tasks}
+        return [
+            dataclasses.replace(
+                vehicle, locked=tuple(dict.fromkeys(stop_of[t] for t in vehicle.locked if t in stop_of))
+            )
+            if vehicle.locked
+            else vehicle
+            for vehicle in vehicles
+        ]
 
     def _apply_plan(self, plan):
         """Write a prepared plan: routes, stops in order with their ETAs, reasons for what could
@@ -388,7 +423,7 @@ class LastmileRoute(models.Model):
             _logger.warning("Route planning of %s found no plan: %s", day, solution.error)
             return {**summary, "error": solution.error}
         company, origin, problem = plan["company"], plan["origin"], plan["problem"]
-        by_id = {t.id: t for t in plan["tasks"]}
+        groups = plan["groups"]
         drivers_by_id = {d.id: d for d in plan["drivers"]}
         vehicles_by_id = {v.id: v for v in problem.vehicles}
         routes = {
@@ -405,7 +440,8 @@ class LastmileRoute(models.Model):
             touched |= route
             # the naive baseline: the same stops in order of entry
             entry_order = sorted(
-                (v.stop_id for v in route_plan.visits), key=lambda sid: (by_id[sid].create_date, sid)
+                (v.stop_id for v in route_plan.visits),
+                key=lambda sid: (min(groups[sid].mapped("create_date")), sid),
             )
             baseline = engine.schedule(problem, vehicles_by_id[route_plan.vehicle_id], entry_order)
             route.write(
@@ -422,33 +458,34 @@ class LastmileRoute(models.Model):
             # the open stops are numbered after those already delivered, in the order they were
             finished = plan["finished"].get(driver, route.task_ids.browse())
             done = finished.filtered(lambda t: t.state == "delivered")[::-1]
-            for number, task in enumerate(done, 1):
-                if task.sequence != number:
-                    task.sudo().sequence = number
-            for position, visit in enumerate(route_plan.visits, len(done) + 1):
-                task = by_id[visit.stop_id]
-                values = {
-                    "route_id": route.id,
-                    "sequence": position,
-                    "eta": origin + timedelta(seconds=visit.start),
-                    "dispatch_issue": False,
-                    "dispatch_pending": False,  # planned is dispatched
-                }
-                if task.driver_id != driver:
-                    values.update(
-                        driver_id=driver.id,
-                        dispatch_reason=self.env._("Planned on the route of %(driver)s", driver=driver.name),
-                    )
-                # the status goes with the driver: a plan is no choice by hand
-                task._set_state("assigned" if task.state == "new" else task.state, **values)
-                if visit.late:
-                    summary["late"].append({"task": task.display_name, "minutes": round(visit.late / 60)})
-                summary["planned"] += 1
+            numbers = self._number_done_stops(done)
+            for position, visit in enumerate(route_plan.visits, numbers + 1):
+                for task in groups[visit.stop_id]:
+                    values = {
+                        "route_id": route.id,
+                        "sequence": position,
+                        "eta": origin + timedelta(seconds=visit.start),
+                        "dispatch_issue": False,
+                        "dispatch_pending": False,  # planned is dispatched
+                    }
+                    if task.driver_id != driver:
+                        values.update(
+                            driver_id=driver.id,
+                            dispatch_reason=self.env._(
+                                "Planned on the route of %(driver)s", driver=driver.name
+                            ),
+                        )
+                    # the status goes with the driver: a plan is no choice by hand
+                    task._set_state("assigned" if task.state == "new" else task.state, **values)
+                    if visit.late:
+                        summary["late"].append({"task": task.display_name, "minutes": round(visit.late / 60)})
+                    summary["planned"] += 1
             if route.state == "draft":
                 route.state = "planned"
         plan["drivers"].browse([r.driver_id.id for r in touched])._touch_dispatch()
         unserved = plan["unserved"] + self._explain_unserved(plan)
-        kept = {stop.id for stop in problem.stops if stop.vehicle_id is not None}  # pinned: they stay
+        # pinned: they stay
+        kept = {task.id for stop in problem.stops if stop.vehicle_id is not None for task in groups[stop.id]}
         for task, reason in unserved:
             values = {"dispatch_issue": reason, "route_id": False, "sequence": 0, "eta": False}
             if task.state == "assigned" and not task.driver_pinned and task.id not in kept:
@@ -468,28 +505,39 @@ class LastmileRoute(models.Model):
         stale = self.browse([r.id for r in routes.values()]) - touched
         stale.filtered(lambda r: r.state in ("draft", "planned") and not r.task_ids).unlink()
         for route in touched:
-            route._log_plan(solution)
+            route._log_plan(solution, groups)
         return {**summary, "routes": len(touched)}
+
+    @api.model
+    def _number_done_stops(self, done):
+        """Number the delivered ``done`` deliveries 1, 2… in the order they were delivered,
+        those delivered together at one door under one number. Returns the last number."""
+        number, door = 0, None
+        for task in done:
+            if task._lastmile_stop_key() != door:
+                number, door = number + 1, task._lastmile_stop_key()
+            if task.sequence != number:
+                task.sudo().sequence = number
+        return number
 
     def _explain_unserved(self, plan):
         """(task, reason) of the stops the engine left out, in words a dispatcher reads."""
         Task = self.env["lastmile.delivery.task"]
-        by_id = {t.id: t for t in plan["tasks"]}
         biggest = max(plan["drivers"].mapped("capacity_weight") or [0])
         out = []
         for item in plan["solution"].unserved:
-            task = by_id[item.stop_id]
+            tasks = plan["groups"][item.stop_id]
             detail = item.detail
             if item.reason == engine.REASON_CAPACITY:
                 detail = self.env._(
                     "it weighs %(weight).1f kg, more than any vehicle on duty carries (%(biggest).1f kg)",
-                    weight=task.weight,
+                    weight=sum(tasks.mapped("weight")),
                     biggest=biggest,
                 )
-            out.append((task, Task._format_unassigned_reason(item.reason, detail)))
+            out.extend((task, Task._format_unassigned_reason(item.reason, detail)) for task in tasks)
         return out
 
-    def _log_plan(self, solution):
+    def _log_plan(self, solution, groups):
         self.ensure_one()
         body = self.env._(
             "Planned: %(stops)s stops, %(km).1f km, %(min).0f min "
@@ -508,12 +556,12 @@ class LastmileRoute(models.Model):
             if visit.late
         ]
         if late:
-            names = self.env["lastmile.delivery.task"].browse([stop_id for stop_id, _late in late])
             body += " " + self.env._(
                 "Running late: %(stops)s.",
                 stops=", ".join(
                     self.env._("%(task)s by %(min)s min", task=task.display_name, min=round(seconds / 60))
-                    for task, (_id, seconds) in zip(names, late, strict=True)
+                    for stop_id, seconds in late
+                    for task in groups[stop_id]
                 ),
             )
         self.message_post(body=body, subtype_xmlid="mail.mt_note")
@@ -549,10 +597,13 @@ class LastmileRoute(models.Model):
             return {}
         # a dispatch already chose this driver within their stops
         vehicle = dataclasses.replace(vehicle, max_stops=0)
-        stops = [
-            t._prepare_routing_stop(points.index([t.latitude, t.longitude]), origin, priority=0)
-            for t in everything
-        ]
+        stops, groups = self._group_visits(
+            [
+                (t, t._prepare_routing_stop(points.index([t.latitude, t.longitude]), origin, priority=0))
+                for t in everything
+            ]
+        )
+        (vehicle,) = self._lock_visits([vehicle], groups)
         matrix = company._lastmile_travel_matrix(points.points)
         problem = engine.Problem(
             durations=matrix.durations.tolist(),
@@ -560,25 +611,27 @@ class LastmileRoute(models.Model):
             vehicles=[vehicle],
             stops=stops,
         )
-        sequence = [t.id for t in current if t in everything]
-        for task in tasks.filtered(lambda t: t in everything and t.id not in sequence):
-            found = engine.best_insertion(problem, vehicle, sequence, task.id)
+        stop_of = {task.id: stop_id for stop_id, group in groups.items() for task in group}
+        sequence = list(dict.fromkeys(stop_of[t.id] for t in current if t in everything))
+        for task in tasks.filtered(lambda t: t in everything and stop_of[t.id] not in sequence):
+            found = engine.best_insertion(problem, vehicle, sequence, stop_of[task.id])
             if found:
-                sequence.insert(found[0], task.id)
+                sequence.insert(found[0], stop_of[task.id])
             else:
-                sequence.append(task.id)
+                sequence.append(stop_of[task.id])
         plan = engine.schedule(
             problem, vehicle, sequence, vehicle.shift_start if vehicle.on_the_road else None
         )
         return {
             "route": self._prepare_plan_values(plan, origin),
             "tasks": {
-                visit.stop_id: {
+                task.id: {
                     "route_id": self.id,
                     "sequence": position,
                     "eta": origin + timedelta(seconds=visit.start),
                 }
                 for position, visit in enumerate(plan.visits, 1)
+                for task in groups[visit.stop_id]
             },
         }
 
@@ -622,7 +675,19 @@ class LastmileRoute(models.Model):
 
     def _sheet_stops(self):
         self.ensure_one()
-        return self.task_ids.filtered(lambda t: t.state != "cancelled").sorted("sequence")
+        return self.task_ids.filtered(lambda t: t.state != "cancelled").sorted(lambda t: (t.sequence, t.id))
+
+    def _sheet_stop_groups(self):
+        """The route's stops in order, each the recordset of its deliveries: orders to one door
+        share a stop number (see :meth:`_group_visits`); unnumbered ones (failed, unplanned)
+        stand alone."""
+        groups = []
+        for task in self._sheet_stops():
+            if groups and task.sequence and groups[-1][0].sequence == task.sequence:
+                groups[-1] |= task
+            else:
+                groups.append(task)
+        return groups
 
     def _format_time(self, moment):
         return format_datetime(self.env, moment, tz=self.company_id._lastmile_tz().zone, dt_format="HH:mm")

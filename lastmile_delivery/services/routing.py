@@ -548,6 +548,45 @@ def _route_cost(vehicle: Vehicle, route: Route) -> int:
     return vehicle.time_cost * route.duration + vehicle.distance_cost * route.distance
 
 
+# ---------------------------------------------------------------------------- visits
+
+
+def merge_stops(stops: Sequence[Stop]) -> list[tuple[Stop, list]]:
+    """Stops at one door, with the same vehicle rules, as few visits as their windows allow:
+    ``[(visit, ids of the stops it stands for)]``, in the order of the stops. One visit
+    delivers everything at once: the loads add up, the service time is the longest one (one
+    parking, one doorbell), the window is the overlap of theirs. The visit keeps the id of its
+    first stop."""
+    if len({(s.location, s.vehicle_id, _frozen(s.vehicle_ids), s.required) for s in stops}) > 1:
+        raise RoutingError("only stops at one place with the same vehicle rules make one visit")
+    groups = []
+    for stop in sorted(stops, key=lambda s: s.window_start):  # stable: the input order breaks ties
+        if groups and stop.window_start <= min(s.window_end for s in groups[-1]):
+            groups[-1].append(stop)
+        else:
+            groups.append([stop])
+    merged = [
+        (
+            dataclasses.replace(
+                group[0],
+                demand=sum(s.demand for s in group),
+                window_start=max(s.window_start for s in group),
+                window_end=min(s.window_end for s in group),
+                service=max(s.service for s in group),
+                priority=max(s.priority for s in group),
+            ),
+            [s.id for s in group],
+        )
+        for group in groups
+    ]
+    order = {s.id: position for position, s in enumerate(stops)}
+    return sorted(merged, key=lambda item: min(order[i] for i in item[1]))
+
+
+def _frozen(ids):
+    return None if ids is None else frozenset(ids)
+
+
 # ---------------------------------------------------------------------------- schedule
 
 

@@ -208,13 +208,47 @@ class TestRoutePlanning(LastmileCase):
         route = tasks.route_id
         self.assertEqual(len(route), 1)
         (self.other_driver).on_duty = False  # only Ana can take the new order
-        new = self._create_task(partner=self.customers[1])
+        new = self._create_task(partner=self.customers[4])
         new.action_dispatch()
         self.assertEqual(new.driver_id, self.driver)
         self.assertEqual(new.route_id, route, "the new task joins the planned route")
         stops = route.task_ids.sorted("sequence")
         self.assertEqual(stops.mapped("sequence"), list(range(1, 6)))
         self.assertEqual(stops.mapped("eta"), sorted(stops.mapped("eta")))
+        # a second order for a door already on the route joins that stop
+        again = self._create_task(partner=self.customers[1])
+        again.action_dispatch()
+        (same_door,) = tasks.filtered(lambda t: t.partner_shipping_id == self.customers[1])
+        self.assertEqual(
+            (again.route_id, again.sequence, again.eta), (route, same_door.sequence, same_door.eta)
+        )
+        self.assertEqual(sorted(set(route.task_ids.mapped("sequence"))), list(range(1, 6)))
+
+    def test_orders_to_one_door_are_one_stop(self):
+        """Three orders for one address: one stop number, one ETA, one service time."""
+        one_door = self._tasks(1, driver_id=self.driver.id) | self.env["lastmile.delivery.task"].browse(
+            [self._create_task(partner=self.customers[0], driver_id=self.driver.id).id for _i in range(2)]
+        )
+        other = self._create_task(partner=self.customers[2], driver_id=self.driver.id)
+        self.plan()
+        self.assertEqual(len(set(one_door.mapped("sequence"))), 1)
+        self.assertEqual(len(set(one_door.mapped("eta"))), 1)
+        self.assertEqual(sorted({one_door[0].sequence, other.sequence}), [1, 2])
+        route = other.route_id
+        self.assertEqual(route, one_door.route_id)
+        # the route's time holds one service time per stop: 2 stops × 5 min, not 4 × 5
+        driving = self.env.company._lastmile_travel_matrix(
+            [WAREHOUSE, self.points[0], self.points[2]]
+        ).durations
+        a, b = (1, 2) if one_door[0].sequence == 1 else (2, 1)
+        legs = driving[0][a] + driving[a][b] + driving[b][0]
+        self.assertAlmostEqual(route.planned_duration_min, legs / 60 + 10, delta=1)
+        html = (
+            self.env["ir.actions.report"]
+            ._render_qweb_html("lastmile_delivery.report_route_sheet", route.ids)[0]
+            .decode()
+        )
+        self.assertEqual(html.count("lastmile_stop_row"), 2, "the route sheet has one row per stop")
 
     def test_long_planning_runs_in_the_background(self):
         tasks = self._tasks(3)

@@ -442,3 +442,24 @@ class TestRoutingEngine(BaseCase):
         on_road = [r.Vehicle("van", 0, 0, fixed_start=True)]
         with self.assertRaisesRegex(r.RoutingError, "PyVRP cannot express"):
             r.solve(problem([r.Stop(1, 1)], on_road, engine="pyvrp"))
+
+
+@tagged("-at_install", "post_install")
+class TestMergeStops(BaseCase):
+    def test_orders_to_one_door_become_one_visit(self):
+        stops = [
+            r.Stop(id=3, location=1, demand=5, window_start=0, window_end=100, service=60),
+            r.Stop(id=1, location=1, demand=7, window_start=50, window_end=200, service=120),
+            r.Stop(id=2, location=1, demand=1, window_start=300, window_end=400, service=60),
+        ]
+        (visit, ids), (late_visit, late_ids) = r.merge_stops(stops)
+        self.assertEqual(ids, [3, 1])
+        self.assertEqual(
+            (visit.id, visit.demand, visit.window_start, visit.window_end, visit.service),
+            (3, 12, 50, 100, 120),
+        )
+        self.assertEqual((late_visit.id, late_ids), (2, [2]), "windows that do not overlap are two visits")
+
+    def test_only_stops_with_the_same_place_and_rules_merge(self):
+        with self.assertRaises(r.RoutingError):
+            r.merge_stops([r.Stop(id=1, location=1), r.Stop(id=2, location=1, vehicle_id="a")])
