@@ -1,12 +1,36 @@
 {
     "name": "Last Mile Delivery: Proof of Delivery",
-    "summary": "Driver mobile view: stops of the day, photo and signature proof of delivery",
+    "summary": "The driver's day on a phone: My Route, photo and signature proof, failed deliveries",
     "version": "19.0.1.0.0",
     "category": "Inventory/Delivery",
     "author": "Last Mile Delivery contributors",
     "website": "https://github.com/lastmile-delivery/lastmile-delivery",
     "license": "LGPL-3",
     "depends": ["lastmile_delivery"],
-    "data": [],
+    "external_dependencies": {"python": ["PIL"]},
+    "data": [
+        "security/ir.model.access.csv",
+        "security/lastmile_pod_security.xml",
+        "data/lastmile_failure_reason_data.xml",
+        "data/ir_cron_data.xml",
+        "report/lastmile_proof_report.xml",
+        "views/lastmile_delivery_proof_views.xml",
+        "views/lastmile_delivery_task_views.xml",
+        "views/delivery_carrier_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/sale_order_views.xml",
+        "views/stock_picking_views.xml",
+        "views/lastmile_menus.xml",
+    ],
+    "demo": [],
+    "assets": {
+        "web.assets_backend": [
+            "lastmile_delivery_pod/static/src/**/*",
+        ],
+        "web.assets_tests": [
+            "lastmile_delivery_pod/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
 }

@@ -85,7 +85,7 @@ class DeliveryCarrier(models.Model):
         sent again reopens its delivery; a transfer done without the fleet gets no tracking."""
         results = []
         for picking in pickings:
-            task = picking.sudo().lastmile_task_ids[:1]
+            task = picking.sudo().lastmile_task_ids.sorted("id", reverse=True)[:1]  # the latest attempt
             if not task and picking._lastmile_is_eligible():
                 task = picking._lastmile_create_tasks(send=False)
             if task.state == "cancelled" and picking.state not in ("done", "cancel"):
@@ -136,7 +136,9 @@ class DeliveryCarrier(models.Model):
         """Cancelling the shipment cancels the delivery task: no driver goes. A delivery on its
         way or delivered cannot be called off this way."""
         pickings.check_access("write")
-        tasks = pickings.sudo().lastmile_task_ids.filtered(lambda t: t.state != "cancelled")
+        tasks = pickings.sudo().lastmile_task_ids.filtered(
+            lambda t: t.state in ("in_transit", "delivered") or t._lastmile_follows_picking()
+        )
         started = tasks.filtered(lambda t: t.state in ("in_transit", "delivered"))
         if started:
             raise UserError(

@@ -171,7 +171,11 @@ class LastmileDeliveryTask(models.Model):
     eta_label = fields.Char(string="ETA Time", compute="_compute_window_label")
     color = fields.Integer(related="driver_id.color")
 
-    _picking_uniq = models.Constraint("UNIQUE(picking_id)", "A delivery order has only one delivery task.")
+    # a failed attempt stays as it was (its reason, its proof); the next one is a new task
+    _picking_uniq = models.UniqueIndex(
+        "(picking_id) WHERE state NOT IN ('failed', 'cancelled')",
+        "A delivery order has only one delivery task under way.",
+    )
 
     # ------------------------------------------------------------------ computes
 
@@ -315,6 +319,12 @@ class LastmileDeliveryTask(models.Model):
                 operations[self.browse(task.id)] = "read"
         return operations
 
+    def _lastmile_follows_picking(self):
+        """Whether this delivery still follows its delivery order (address, window, carrier,
+        cancellation): one to dispatch, assigned, or failed and waiting for a decision."""
+        self.ensure_one()
+        return self.state in ("new", "assigned", "failed")
+
     def _lastmile_stop_key(self):
         """Deliveries with the same key go to one door: planned together they are one stop (one
         visit, one service time, one stop number, one proof)."""
@@ -352,7 +362,7 @@ class LastmileDeliveryTask(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            if not self.env.su and WORKFLOW_FIELDS & vals.keys():
+            if not self.env.su and self._lastmile_workflow_fields() & vals.keys():
                 raise AccessError(self._workflow_fields_message())
             if vals.get("driver_id") and vals.get("state", "new") == "new":
                 vals["state"] = "assigned"
@@ -370,11 +380,16 @@ class LastmileDeliveryTask(models.Model):
         (in superuser mode, after checking who calls), never a form, an import or an RPC call.
         A driver set alone (form, board, import) keeps the status in step and is explained;
         dispatch and planning set the status with the driver."""
-        if not self.env.su and WORKFLOW_FIELDS & vals.keys():
+        if not self.env.su and self._lastmile_workflow_fields() & vals.keys():
             raise AccessError(self._workflow_fields_message())
         if "driver_id" in vals and "state" not in vals:
             return self._write_driver(vals)
         return super().write(vals)
+
+    @api.model
+    def _lastmile_workflow_fields(self):
+        """Fields that only the workflow writes: see ``WORKFLOW_FIELDS``."""
+        return WORKFLOW_FIELDS
 
     def _workflow_fields_message(self):
         return self.env._(
@@ -444,6 +459,17 @@ class LastmileDeliveryTask(models.Model):
                     tasks=", ".join(started.mapped("display_name")),
                 )
             )
+
+    @api.model
+    def _lastmile_home_action(self):
+        """Where the Last Mile app opens: the board for dispatchers, the deliveries else."""
+        if self._is_dispatcher():
+            return self.env["ir.actions.act_window"]._for_xml_id(
+                "lastmile_delivery.lastmile_delivery_task_action_board"
+            )
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "lastmile_delivery.lastmile_delivery_task_action"
+        )
 
     # ------------------------------------------------------------------ who may do what
 

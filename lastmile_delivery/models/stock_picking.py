@@ -103,15 +103,23 @@ class StockPicking(models.Model):
                 )
             )
 
-    def _lastmile_validate(self):
-        """Validate this delivery order for its delivery task, everything delivered. No SMS
-        from the warehouse flow: customers hear from the delivery itself."""
+    def _lastmile_validate(self, quantities=None):
+        """Validate this delivery order for its delivery task: everything delivered, or the
+        ``quantities`` actually delivered (``{move: quantity}``, in the move's unit), the rest
+        going to a backorder as Odoo does (its own delivery task follows). No SMS from the
+        warehouse flow: customers hear from the delivery itself."""
         self.ensure_one()
         self._lastmile_check_reserved()
+        context = {"skip_backorder": True, "skip_sms": True}
+        partial = False
+        for move, quantity in (quantities or {}).items():
+            if move.product_uom.compare(quantity, move.product_uom_qty) < 0:
+                move.quantity = quantity
+                partial = True
+        if not partial:
+            context.update(cancel_backorder=True, picking_ids_not_to_backorder=self.ids)
         self.move_ids.picked = True
-        result = self.with_context(
-            skip_backorder=True, cancel_backorder=True, picking_ids_not_to_backorder=self.ids, skip_sms=True
-        ).button_validate()
+        result = self.with_context(**context).button_validate()
         if isinstance(result, dict):
             raise UserError(
                 self.env._(
@@ -133,9 +141,7 @@ class StockPicking(models.Model):
             open_ = self.filtered(lambda p: p.state not in ("done", "cancel"))
             open_._lastmile_create_tasks()
             others = open_.filtered(lambda p: p.carrier_id.delivery_type != "lastmile")
-            tasks = others.sudo().lastmile_task_ids.filtered(
-                lambda t: t.state in ("new", "assigned", "failed")
-            )
+            tasks = others.sudo().lastmile_task_ids.filtered(lambda t: t._lastmile_follows_picking())
             tasks._set_state("cancelled", check=False)
         return result
 
@@ -145,9 +151,7 @@ class StockPicking(models.Model):
         longer holds) and says so to the dispatcher."""
         for picking in self.filtered(lambda p: p.state not in ("done", "cancel")):
             values = picking._prepare_lastmile_task_values()
-            for task in picking.sudo().lastmile_task_ids.filtered(
-                lambda t: t.state in ("new", "assigned", "failed")
-            ):
+            for task in picking.sudo().lastmile_task_ids.filtered(lambda t: t._lastmile_follows_picking()):
                 changes = {}
                 if task.partner_shipping_id.id != values["partner_shipping_id"]:
                     changes["partner_shipping_id"] = values["partner_shipping_id"]
@@ -199,7 +203,7 @@ class StockPicking(models.Model):
         """Cancel the delivery tasks of the cancelled pickings among these. A task already on
         its way stays, with a note for the dispatcher: the goods are on the van."""
         tasks = self.filtered(lambda p: p.state == "cancel").sudo().lastmile_task_ids
-        tasks = tasks.filtered(lambda t: t.state not in ("cancelled", "delivered"))
+        tasks = tasks.filtered(lambda t: t.state == "in_transit" or t._lastmile_follows_picking())
         on_the_way = tasks.filtered(lambda t: t.state == "in_transit")
         (tasks - on_the_way)._set_state("cancelled", check=False)
         for task in on_the_way:
@@ -214,7 +218,7 @@ class StockPicking(models.Model):
     def _action_done(self):
         result = super()._action_done()
         tasks = self.filtered(lambda p: p.state == "done").sudo().lastmile_task_ids
-        tasks.filtered(lambda t: t.state not in ("delivered", "cancelled"))._set_state(
+        tasks.filtered(lambda t: t.state == "in_transit" or t._lastmile_follows_picking())._set_state(
             "delivered", check=False
         )
         return result

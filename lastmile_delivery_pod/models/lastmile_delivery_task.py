@@ -1,0 +1,692 @@
+import math
+import re
+from datetime import UTC, datetime, timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
+
+from ..services import images
+
+PROOF_REQUIREMENTS = [
+    ("none", "No proof"),
+    ("photo", "Photo"),
+    ("signature", "Signature"),
+    ("either", "Photo or signature"),
+    ("both", "Photo and signature"),
+]
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_PHOTOS = 5
+MAX_TEXT = {"recipient_name": 128, "note": 2000}
+# a phone's clock may run a little ahead; a capture kept offline is sent within days
+CLOCK_SKEW = timedelta(minutes=10)
+OFFLINE_AGE = timedelta(days=7)
+
+
+class LastmileDeliveryTask(models.Model):
+    _inherit = "lastmile.delivery.task"
+
+    proof_ids = fields.Many2many(
+        "lastmile.delivery.proof",
+        "lastmile_delivery_proof_task_rel",
+        "task_id",
+        "proof_id",
+        string="Proofs",
+        readonly=True,
+        copy=False,
+    )
+    proof_id = fields.Many2one(
+        "lastmile.delivery.proof", string="Proof", compute="_compute_proof_id", help="The proof in force."
+    )
+    proof_required = fields.Selection(
+        PROOF_REQUIREMENTS,
+        compute="_compute_proof_required",
+        help="What the driver must capture to deliver: the customer's rule, else the delivery method's.",
+    )
+    failure_reason_id = fields.Many2one(
+        "lastmile.failure.reason", string="Failure Reason", readonly=True, copy=False, tracking=True
+    )
+    attempt = fields.Integer(
+        default=1, readonly=True, copy=False, help="1 for the first try, 2 for the second…"
+    )
+    previous_attempt_id = fields.Many2one(
+        "lastmile.delivery.task", string="Previous Attempt", readonly=True, copy=False, index="btree_not_null"
+    )
+    next_attempt_ids = fields.One2many("lastmile.delivery.task", "previous_attempt_id", string="Next Attempt")
+    date_arrived = fields.Datetime(string="Arrived", readonly=True, copy=False)
+    eta_planned = fields.Datetime(
+        string="Planned ETA",
+        readonly=True,
+        copy=False,
+        help="The ETA when the route started, before live updates.",
+    )
+    driven_sequence = fields.Integer(
+        string="Done as Stop",
+        readonly=True,
+        copy=False,
+        help="Position in the order the driver actually drove.",
+    )
+
+    @api.depends("proof_ids.active")
+    def _compute_proof_id(self):
+        for task in self:
+            task.proof_id = task.proof_ids.filtered("active").sorted("id")[-1:]
+
+    @api.depends(
+        "partner_shipping_id.lastmile_proof_required",
+        "partner_id.lastmile_proof_required",
+        "picking_id.carrier_id.lastmile_proof_required",
+        "sale_order_id.carrier_id.lastmile_proof_required",
+        "company_id.lastmile_pod_default_proof",
+    )
+    def _compute_proof_required(self):
+        for task in self:
+            # the delivery method as the warehouse set it, for a driver too (no stock rights)
+            carrier = task.sudo().picking_id.carrier_id or task.sudo().sale_order_id.carrier_id
+            task.proof_required = (
+                task.partner_shipping_id.lastmile_proof_required
+                or task.partner_id.lastmile_proof_required
+                or carrier.lastmile_proof_required
+                or task.company_id.lastmile_pod_default_proof
+                or "either"
+            )
+
+    @api.model
+    def _lastmile_workflow_fields(self):
+        return super()._lastmile_workflow_fields() | {
+            "failure_reason_id",
+            "attempt",
+            "previous_attempt_id",
+            "date_arrived",
+            "eta_planned",
+            "driven_sequence",
+        }
+
+    def _lastmile_follows_picking(self):
+        """A failure with a reason is decided (a new attempt, or the goods back in stock): it
+        keeps its record and no longer follows the delivery order."""
+        return super()._lastmile_follows_picking() and not (self.state == "failed" and self.failure_reason_id)
+
+    # ------------------------------------------------------------------ the driver's buttons
+
+    def _check_own_driver(self):
+        """Only the delivery's own driver captures at the door."""
+        self.check_access("read")
+        foreign = self.filtered(lambda t: not t.driver_id.user_id or t.driver_id.user_id != self.env.user)
+        if foreign:
+            raise AccessError(
+                self.env._(
+                    "Only the driver of %(tasks)s can report it from the door.",
+                    tasks=", ".join(foreign.mapped("display_name")),
+                )
+            )
+
+    def _check_one_stop(self):
+        """These deliveries are one stop of one route: one door, one driver."""
+        if not self:
+            raise UserError(self.env._("No delivery was given."))
+        if len({(t.route_id, t.driver_id, t._lastmile_stop_key()) for t in self}) > 1:
+            raise UserError(
+                self.env._(
+                    "%(tasks)s are not one stop: report each address on its own.",
+                    tasks=", ".join(self.mapped("display_name")),
+                )
+            )
+
+    def action_arrive(self):
+        """The driver is at the door (the time is kept to measure ETAs against arrivals)."""
+        self._check_own_driver()
+        self._check_one_stop()
+        not_started = self.filtered(lambda t: t.state != "in_transit")
+        if not_started:
+            raise UserError(
+                self.env._(
+                    "%(tasks)s is not on the way: start your route first.",
+                    tasks=", ".join(not_started.mapped("display_name")),
+                )
+            )
+        self.filtered(lambda t: not t.date_arrived).sudo().date_arrived = fields.Datetime.now()
+        return True
+
+    def action_deliver(self):
+        """From the back office, a dispatcher may mark delivered without proof (a phone lost, a
+        delivery reported by phone call). Drivers deliver from their stop screen, with the proof
+        their customer requires."""
+        self._check_driver_or_dispatcher()
+        if not self._is_dispatcher():
+            missing = self.filtered(lambda t: t.proof_required != "none" and not t.proof_id)
+            if missing:
+                raise UserError(
+                    self.env._(
+                        "%(tasks)s needs a proof of delivery: deliver it from the stop screen of My Route.",
+                        tasks=", ".join(missing.mapped("display_name")),
+                    )
+                )
+        return super().action_deliver()
+
+    def action_reset(self):
+        decided = self.filtered(lambda t: t.failure_reason_id)
+        if decided:
+            raise UserError(
+                self.env._(
+                    "%(tasks)s failed for a reason that already decided what happens next (a new attempt "
+                    "or a return). Reopen it to change that.",
+                    tasks=", ".join(decided.mapped("display_name")),
+                )
+            )
+        return super().action_reset()
+
+    def _lastmile_picking_ready(self):
+        """Every product of the delivery order is reserved: the goods can leave."""
+        self.ensure_one()
+        picking = self.picking_id
+        return picking.state == "assigned" and not picking.move_ids.filtered(
+            lambda m: m.state not in ("assigned", "done", "cancel")
+        )
+
+    def _prepare_driver_lines(self):
+        """What the driver hands over: product, quantity, unit (and the move to report a
+        partial delivery against)."""
+        self.ensure_one()
+        moves = self.sudo().picking_id.move_ids.filtered(lambda m: m.state != "cancel")
+        return [
+            {
+                "move_id": move.id,
+                "product": move.product_id.display_name,
+                "quantity": move.quantity if move.state == "done" else move.product_uom_qty,
+                "uom": move.product_uom.name,
+            }
+            for move in moves
+        ]
+
+    # ------------------------------------------------------------------ proof from the phone
+
+    def action_submit_proof(self, values):
+        """The phone reports the stop of these deliveries, delivered or failed, with its proof.
+
+        ``values``: ``key`` (made by the phone for this capture), ``kind`` (``delivered`` or
+        ``failed``), ``captured_at`` (ISO 8601 or milliseconds since 1970, UTC), ``latitude``,
+        ``longitude``, ``accuracy`` (metres; all three optional), ``recipient_name``, ``note``,
+        ``photos`` (base64 JPEG/PNG/WebP pictures), ``signature`` (base64 picture),
+        ``failure_reason_id`` (failed), ``quantities`` (delivered, optional:
+        ``{move id: quantity delivered}``, everything by default).
+
+        A capture already received (same driver and key) is not stored twice: the answer is the
+        one of the first time. Returns ``{"proof_id", "state", "duplicate", "next_attempt"}``.
+        """
+        self._check_own_driver()
+        if not isinstance(values, dict):
+            raise ValidationError(self.env._("The proof could not be read."))
+        key = values.get("key")
+        if not isinstance(key, str) or not KEY_PATTERN.match(key):
+            raise ValidationError(self.env._("The capture has no valid key: update the app and try again."))
+        driver = self.driver_id[:1]
+        # the stop's rows first: a second submission of the same capture waits for the first
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM lastmile_delivery_task WHERE id IN %s ORDER BY id FOR UPDATE", tuple(self.ids)
+            )
+        )
+        Proof = self.env["lastmile.delivery.proof"].sudo().with_context(active_test=False)
+        existing = Proof.search([("driver_id", "=", driver.id), ("key", "=", key)], limit=1)
+        if existing:
+            if set(existing.task_ids.ids) != set(self.ids):
+                raise ValidationError(self.env._("This capture was already sent for another stop."))
+            return self._lastmile_proof_answer(existing, duplicate=True)
+        self._check_one_stop()
+        proof_values = self._prepare_proof_values(values, driver)
+        if proof_values["kind"] == "delivered":
+            quantities = self._prepare_delivered_quantities(values.get("quantities"))
+        else:
+            quantities = None
+        photos = proof_values.pop("photos")
+        proof = Proof.create(proof_values)
+        attachments = self.env["ir.attachment"].sudo()
+        for number, (data, mimetype) in enumerate(photos, 1):
+            extension = "png" if mimetype == "image/png" else "jpg"
+            for task in self:
+                attachments |= attachments.create(
+                    {
+                        "name": f"{task.name.replace('/', '-')}-photo-{number}.{extension}",
+                        "raw": data,
+                        "mimetype": mimetype,
+                        "res_model": self._name,
+                        "res_id": task.id,
+                    }
+                )
+        proof.photo_ids = attachments
+        driven = self._lastmile_driven_sequence()
+        if proof.kind == "delivered":
+            self._lastmile_deliver_with_proof(proof, quantities, driven)
+        else:
+            self._lastmile_fail_with_proof(proof, driven)
+        return self._lastmile_proof_answer(proof)
+
+    def _lastmile_proof_answer(self, proof, duplicate=False):
+        next_attempt = self.next_attempt_ids.sudo()[:1]
+        return {
+            "proof_id": proof.id,
+            "state": self[:1].state,
+            "duplicate": duplicate,
+            "next_attempt": next_attempt.name or False,
+        }
+
+    def _prepare_proof_values(self, values, driver):
+        """Check everything the phone sent and return the proof's values, pictures processed
+        (``photos``: ``[(bytes, mimetype)]``). Refuses with a message the driver understands."""
+        kind = values.get("kind")
+        if kind not in ("delivered", "failed"):
+            raise ValidationError(self.env._("Say whether the stop is delivered or failed."))
+        open_ = self.filtered(lambda t: t.state in ("assigned", "in_transit"))
+        if open_ != self:
+            raise UserError(
+                self.env._(
+                    "%(tasks)s is already %(state)s: a completed stop cannot be reported again.",
+                    tasks=", ".join((self - open_).mapped("display_name")),
+                    state=", ".join(
+                        dict(self._fields["state"]._description_selection(self.env))[s]
+                        for s in set((self - open_).mapped("state"))
+                    ),
+                )
+            )
+        company = self.company_id[:1]
+        max_bytes = int((company.lastmile_pod_max_image_mb or 10) * 1024 * 1024)
+        raw_photos = values.get("photos") or []
+        if not isinstance(raw_photos, list) or len(raw_photos) > MAX_PHOTOS:
+            raise ValidationError(self.env._("Send at most %(count)s photos per stop.", count=MAX_PHOTOS))
+        photos = [
+            self._lastmile_process_image(data, max_bytes, "JPEG", self.env._("Photo %(n)s", n=n))[:2]
+            for n, data in enumerate(raw_photos, 1)
+        ]
+        signature = values.get("signature") or False
+        if signature:
+            data, _mimetype, _size = self._lastmile_process_image(
+                signature, max_bytes, "PNG", self.env._("Signature")
+            )
+            signature = images.base64.b64encode(data)
+        texts = {}
+        for name, limit in MAX_TEXT.items():
+            text = values.get(name) or ""
+            if not isinstance(text, str) or len(text) > limit:
+                raise ValidationError(
+                    self.env._(
+                        "%(field)s is too long (%(limit)s characters at most).", field=name, limit=limit
+                    )
+                )
+            texts[name] = text.strip() or False
+        reason = self.env["lastmile.failure.reason"]
+        if kind == "failed":
+            reason_id = values.get("failure_reason_id")
+            reason = reason.browse(reason_id if isinstance(reason_id, int) else []).exists()
+            if (
+                not reason
+                or not reason.active
+                or reason.company_id not in (company, reason.company_id.browse())
+            ):
+                raise ValidationError(self.env._("Choose why the delivery failed."))
+            if reason.photo_required and not photos:
+                raise ValidationError(
+                    self.env._("“%(reason)s” needs a photo: take one before reporting.", reason=reason.name)
+                )
+        else:
+            self._check_proof_requirement(bool(photos), bool(signature))
+        return {
+            "kind": kind,
+            "key": values["key"],
+            "task_ids": [(6, 0, self.ids)],
+            "company_id": company.id,
+            "driver_id": driver.id,
+            "route_id": self.route_id[:1].id,
+            "captured_at": self._lastmile_parse_moment(values.get("captured_at")),
+            "signature": signature,
+            "failure_reason_id": reason.id,
+            "photos": photos,
+            **texts,
+            **self._lastmile_parse_position(values),
+        }
+
+    def _check_proof_requirement(self, photo, signature):
+        """Refuse a delivery without the proof its customer or delivery method requires."""
+        requirements = set(self.mapped("proof_required"))
+        missing = []
+        if "both" in requirements or ("photo" in requirements and "signature" in requirements):
+            if not photo:
+                missing.append(self.env._("a photo"))
+            if not signature:
+                missing.append(self.env._("a signature"))
+        elif "photo" in requirements and not photo:
+            missing.append(self.env._("a photo"))
+        elif "signature" in requirements and not signature:
+            missing.append(self.env._("a signature"))
+        elif "either" in requirements and not (photo or signature):
+            missing.append(self.env._("a photo or a signature"))
+        if missing:
+            raise ValidationError(
+                self.env._(
+                    "This delivery needs %(missing)s as proof before it can be delivered.",
+                    missing=self.env._(" and ").join(missing),
+                )
+            )
+
+    def _lastmile_process_image(self, data, max_bytes, output, label):
+        try:
+            return images.process(images.decode_base64(data, max_bytes), max_bytes, output)
+        except images.ImageRejected as error:
+            messages = {
+                "empty": self.env._("%(what)s is empty.", what=label),
+                "too_big": self.env._(
+                    "%(what)s is larger than %(limit)s MB.",
+                    what=label,
+                    limit=f"{error.params.get('limit_mb', 0):.3g}",
+                ),
+                "encoding": self.env._("%(what)s could not be read: take it again.", what=label),
+                "format": self.env._(
+                    "%(what)s is not a picture (%(found)s): send a JPEG, PNG or WebP image.",
+                    what=label,
+                    found=error.params.get("found") or self.env._("unknown type"),
+                ),
+                "pixels": self.env._("%(what)s has too many pixels.", what=label),
+                "damaged": self.env._(
+                    "%(what)s is damaged or is not a JPEG, PNG or WebP image: take it again.", what=label
+                ),
+            }
+            raise ValidationError(messages.get(error.code, messages["damaged"])) from error
+
+    def _lastmile_parse_moment(self, value):
+        """The capture's time on the phone, naive UTC; now when the phone sent none."""
+        now = fields.Datetime.now()
+        if value in (None, False, ""):
+            return now
+        try:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                moment = datetime.fromtimestamp(value / 1000, tz=UTC).replace(tzinfo=None)
+            elif isinstance(value, str):
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                if moment.tzinfo:
+                    moment = moment.astimezone(UTC).replace(tzinfo=None)
+            else:
+                raise ValueError(value)
+        except (ValueError, OverflowError, OSError) as error:
+            raise ValidationError(self.env._("The time of the capture could not be read.")) from error
+        if moment > now + CLOCK_SKEW or moment < now - OFFLINE_AGE:
+            raise ValidationError(
+                self.env._("The time of the capture is wrong: check the date and time of the phone.")
+            )
+        return min(moment, now)
+
+    def _lastmile_parse_position(self, values):
+        """Latitude, longitude and accuracy as the phone gave them, checked; none is allowed
+        (the phone may refuse to locate), a wrong one is refused."""
+        lat, lon, accuracy = values.get("latitude"), values.get("longitude"), values.get("accuracy")
+        if lat is None and lon is None:
+            return {"has_position": False, "latitude": 0.0, "longitude": 0.0, "accuracy": 0.0}
+        try:
+            lat, lon = float(lat), float(lon)
+            accuracy = float(accuracy) if accuracy is not None else 0.0
+        except (TypeError, ValueError) as error:
+            raise ValidationError(self.env._("The position of the phone could not be read.")) from error
+        if not (
+            math.isfinite(lat)
+            and math.isfinite(lon)
+            and math.isfinite(accuracy)
+            and -90 <= lat <= 90
+            and -180 <= lon <= 180
+            and 0 <= accuracy <= 100_000
+        ):
+            raise ValidationError(self.env._("The position of the phone is not a valid position."))
+        return {"has_position": True, "latitude": lat, "longitude": lon, "accuracy": accuracy}
+
+    def _prepare_delivered_quantities(self, quantities):
+        """``{stock.move: quantity}`` from what the phone sent (``{move id: quantity}``): only
+        moves of these deliveries, between 0 and the quantity ordered, and not all zero."""
+        moves = self.sudo().picking_id.move_ids.filtered(lambda m: m.state not in ("done", "cancel"))
+        if not quantities:
+            return {}
+        if not isinstance(quantities, dict):
+            raise ValidationError(self.env._("The delivered quantities could not be read."))
+        by_id = {move.id: move for move in moves}
+        result = {}
+        for move_id, quantity in quantities.items():
+            try:
+                move = by_id[int(move_id)]
+                quantity = float(quantity)
+            except (KeyError, TypeError, ValueError) as error:
+                raise ValidationError(
+                    self.env._("A delivered quantity is for a product that is not in this delivery.")
+                ) from error
+            if (
+                not math.isfinite(quantity)
+                or quantity < 0
+                or move.product_uom.compare(quantity, move.product_uom_qty) > 0
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "%(product)s: deliver between 0 and %(qty)s %(uom)s.",
+                        product=move.product_id.display_name,
+                        qty=move.product_uom_qty,
+                        uom=move.product_uom.name,
+                    )
+                )
+            result[move] = quantity
+        delivered = {move: result.get(move, move.product_uom_qty) for move in moves}
+        if moves and all(move.product_uom.is_zero(qty) for move, qty in delivered.items()):
+            raise ValidationError(self.env._("Nothing was delivered: report the stop as failed instead."))
+        return result
+
+    def _lastmile_driven_sequence(self):
+        """The position of this stop in the order the driver actually drives."""
+        route = self.route_id[:1]
+        if not route:
+            return 0
+        done = route.sudo().task_ids.filtered(lambda t: t.driven_sequence)
+        return max(done.mapped("driven_sequence") or [0]) + 1
+
+    def _lastmile_deliver_with_proof(self, proof, quantities, driven):
+        """Validate the delivery orders (the quantities delivered; the rest as a backorder) and
+        mark the stop delivered."""
+        now = fields.Datetime.now()
+        for task in self:
+            picking = task.sudo().picking_id
+            if picking and picking.state not in ("done", "cancel"):
+                picking._lastmile_validate({m: q for m, q in quantities.items() if m.picking_id == picking})
+        values = {"driven_sequence": driven}
+        self.filtered(lambda t: t.state != "delivered")._set_state("delivered", check=False, **values)
+        self.filtered(lambda t: t.driven_sequence != driven).sudo().write(values)
+        self.filtered(lambda t: not t.date_arrived).sudo().date_arrived = min(proof.captured_at, now)
+        self._lastmile_log_proof(proof)
+
+    def _lastmile_fail_with_proof(self, proof, driven):
+        """Mark the stop failed with its reason, then what the reason says: the next attempt
+        on the next delivery day, or the goods back in stock."""
+        reason = proof.failure_reason_id
+        self._set_state("failed", failure_reason_id=reason.id, driven_sequence=driven)
+        self._lastmile_log_proof(proof)
+        if reason.outcome == "retry":
+            for task in self:
+                task._lastmile_create_next_attempt()
+        else:
+            self._lastmile_return_goods()
+
+    def _lastmile_log_proof(self, proof):
+        if proof.kind == "delivered":
+            body = self.env._(
+                "Delivered by %(driver)s%(recipient)s, proof %(proof)s.",
+                driver=proof.driver_id.name,
+                recipient=self.env._(", received by %(name)s", name=proof.recipient_name)
+                if proof.recipient_name
+                else "",
+                proof=proof.name,
+            )
+        else:
+            body = self.env._(
+                "Not delivered by %(driver)s: %(reason)s.%(note)s",
+                driver=proof.driver_id.name,
+                reason=proof.failure_reason_id.name,
+                note=f" {proof.note}" if proof.note else "",
+            )
+        for task in self:
+            task._message_log(
+                body=body, attachment_ids=proof.photo_ids.filtered(lambda a, t=task: a.res_id == t.id).ids
+            )
+
+    @api.model
+    def _lastmile_next_delivery_day(self, company, after):
+        """The first day after ``after`` the shop works (its working hours), within two weeks."""
+        calendar = company.resource_calendar_id
+        workdays = {int(a.dayofweek) for a in calendar.attendance_ids} if calendar else set(range(7))
+        day = after + timedelta(days=1)
+        for _i in range(14):
+            if not workdays or day.weekday() in workdays:
+                return day
+            day += timedelta(days=1)
+        return after + timedelta(days=1)
+
+    def _lastmile_create_next_attempt(self):
+        """The delivery goes out again on the next delivery day, as a new task (this one keeps
+        its reason and proof), its attempts counted. Its delivery order stays reserved."""
+        self.ensure_one()
+        company = self.company_id
+        today = company._lastmile_date_of(fields.Datetime.now())
+        day = self._lastmile_next_delivery_day(company, max(self.scheduled_date or today, today))
+        shift = timedelta(days=(day - self.scheduled_date).days) if self.scheduled_date else timedelta(days=1)
+        picking = self.sudo().picking_id
+        if picking and picking.state not in ("done", "cancel"):
+            picking.scheduled_date = company._lastmile_localize(day, company.lastmile_delivery_hour_from)
+            values = picking._prepare_lastmile_task_values()
+            values.update(window_start=self.window_start + shift, window_end=self.window_end + shift)
+        else:
+            values = {
+                "company_id": company.id,
+                "partner_id": self.partner_id.id,
+                "partner_shipping_id": self.partner_shipping_id.id,
+                "window_start": self.window_start + shift,
+                "window_end": self.window_end + shift,
+                "service_minutes": self.service_minutes,
+                "priority": self.priority,
+                "instructions": self.instructions,
+                "weight": self.weight,
+                "volume": self.volume,
+                "product_ids": [(6, 0, self.product_ids.ids)],
+            }
+        values.update(
+            attempt=self.attempt + 1,
+            previous_attempt_id=self.id,
+            sale_order_id=self.sale_order_id.id,
+        )
+        self.flush_recordset(["state"])  # one task under way per delivery order: this one is over
+        attempt = self.sudo().create(values)
+        attempt._queue_processing(dispatch=company.lastmile_auto_dispatch)
+        self._message_log(
+            body=self.env._(
+                "New attempt %(task)s on %(day)s.", task=attempt.name, day=fields.Date.to_string(day)
+            )
+        )
+        attempt._message_log(
+            body=self.env._(
+                "Attempt %(n)s after %(task)s failed (%(reason)s).",
+                n=attempt.attempt,
+                task=self.name,
+                reason=self.failure_reason_id.name,
+            )
+        )
+        return attempt
+
+    def _lastmile_return_goods(self):
+        """The goods go back to the warehouse: the delivery order is cancelled, its reservation
+        released, the stock untouched (nothing left it). The order says so."""
+        for task in self:
+            picking = task.sudo().picking_id
+            if picking and picking.state not in ("done", "cancel"):
+                picking.action_cancel()
+            if task.sale_order_id:
+                task.sale_order_id.sudo().message_post(
+                    body=self.env._(
+                        "Delivery %(task)s failed (%(reason)s): the goods are back in the warehouse and "
+                        "delivery order %(picking)s is cancelled.",
+                        task=task.name,
+                        reason=task.failure_reason_id.name,
+                        picking=picking.name or "-",
+                    ),
+                    subtype_xmlid="mail.mt_note",
+                )
+
+    # ------------------------------------------------------------------ reopen
+
+    def action_open_reopen_wizard(self):
+        self._check_reopen_rights()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Reopen Delivery"),
+            "res_model": "lastmile.task.reopen",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_task_id": self.id},
+        }
+
+    def _check_reopen_rights(self):
+        if not (self.env.su or self.env.user.has_group("lastmile_delivery.group_lastmile_manager")):
+            raise AccessError(self.env._("Only a Last Mile manager can reopen a completed delivery."))
+
+    def _lastmile_reopen(self, reason):
+        """Back on the way: the driver captures the stop again. The proof is archived (kept as
+        it was); the reason goes to the chatter. A new attempt not yet on its way is cancelled;
+        goods already back in the warehouse cannot be delivered from the van."""
+        self.ensure_one()
+        self._check_reopen_rights()
+        self.check_access("write")
+        reason = (reason or "").strip()
+        if not reason:
+            raise UserError(self.env._("Say why the delivery is reopened."))
+        if self.state not in ("delivered", "failed"):
+            raise UserError(self.env._("Only a delivered or failed delivery can be reopened."))
+        following = self.sudo().next_attempt_ids.filtered(lambda t: t.state != "cancelled")
+        if following.filtered(lambda t: t.state not in ("new", "assigned")):
+            raise UserError(
+                self.env._(
+                    "Its new attempt %(task)s is already under way: reopen that one instead.",
+                    task=", ".join(following.mapped("name")),
+                )
+            )
+        if (
+            self.state == "failed"
+            and self.failure_reason_id.outcome == "return"
+            and self.picking_id.state == "cancel"
+        ):
+            raise UserError(
+                self.env._(
+                    "The goods of %(task)s went back to the warehouse: create a new delivery.", task=self.name
+                )
+            )
+        following._set_state("cancelled", check=False)
+        proof = self.proof_id
+        proof.sudo().write({"active": False, "reopen_reason": reason})
+        self._set_state(
+            "in_transit", check=False, date_delivered=False, failure_reason_id=False, driven_sequence=0
+        )
+        self.message_post(
+            body=self.env._(
+                "Reopened by %(user)s: %(reason)s. The proof %(proof)s is archived.",
+                user=self.env.user.name,
+                reason=reason,
+                proof=proof.name or "-",
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+        return True
+
+    # ------------------------------------------------------------------ proof report
+
+    def action_lastmile_print_proof(self):
+        return self.env.ref("lastmile_delivery_pod.action_report_proof_task").report_action(self)
+
+    def _lastmile_report_proofs(self):
+        return self.proof_ids.filtered("active").sorted("captured_at")
+
+    @api.model
+    def _lastmile_home_action(self):
+        """Drivers open the app on My Route."""
+        if not self._is_dispatcher():
+            return self.env["ir.actions.actions"]._for_xml_id(
+                "lastmile_delivery_pod.lastmile_driver_day_action"
+            )
+        return super()._lastmile_home_action()

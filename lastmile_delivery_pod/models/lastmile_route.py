@@ -1,0 +1,321 @@
+import math
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from odoo import api, fields, models
+from odoo.addons.lastmile_delivery.models.lastmile_route import _Points, seconds_since
+from odoo.addons.lastmile_delivery.services import routing as engine
+from odoo.addons.lastmile_delivery.services.geo import has_coordinates, point
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
+
+from .lastmile_delivery_task import CLOCK_SKEW, OFFLINE_AGE, PROOF_REQUIREMENTS
+
+OPEN_STATES = ("assigned", "in_transit")
+# the strictest requirement of a stop's deliveries wins
+PROOF_RANK = {code: rank for rank, (code, _label) in enumerate(PROOF_REQUIREMENTS)}
+# live ETAs are computed again at most this often per route (seconds)
+ETA_REFRESH_SECONDS = 60
+
+
+class LastmileRoute(models.Model):
+    _inherit = "lastmile.route"
+
+    date_started = fields.Datetime(string="Started", readonly=True, copy=False)
+    stops_done = fields.Integer(compute="_compute_progress")
+    stops_left = fields.Integer(compute="_compute_progress")
+    eta_refreshed_at = fields.Datetime(readonly=True, copy=False)
+    eta_refresh_pending = fields.Boolean(readonly=True, copy=False)
+    position_ids = fields.One2many("lastmile.driver.position", "route_id", string="Positions", readonly=True)
+    proof_ids = fields.One2many("lastmile.delivery.proof", "route_id", string="Proofs", readonly=True)
+
+    @api.depends("task_ids.state", "task_ids.sequence")
+    def _compute_progress(self):
+        for route in self:
+            stops = route._sheet_stop_groups()
+            route.stops_left = sum(1 for stop in stops if set(stop.mapped("state")) & set(OPEN_STATES))
+            route.stops_done = sum(
+                1 for stop in stops if set(stop.mapped("state")) <= {"delivered", "failed"}
+            )
+
+    # ------------------------------------------------------------------ who
+
+    def _check_own_route(self):
+        """The route's driver, or a dispatcher of its company."""
+        self.check_access("read")
+        if self.env["lastmile.delivery.task"]._is_dispatcher():
+            return
+        foreign = self.filtered(lambda r: r.driver_id.user_id != self.env.user)
+        if foreign:
+            raise AccessError(self.env._("This is not your route."))
+
+    # ------------------------------------------------------------------ start
+
+    def action_start_route(self):
+        """The driver leaves with the goods: the route is in progress, its deliveries on the
+        way, and the ETAs of the plan are kept to compare with the arrivals."""
+        self._check_own_route()
+        for route in self:
+            open_ = route.task_ids.filtered(lambda t: t.state in OPEN_STATES)
+            if route.state == "done" or not open_:
+                raise UserError(self.env._("%(route)s has no delivery left to start.", route=route.name))
+            to_start = open_.filtered(lambda t: t.state == "assigned")
+            not_ready = to_start.filtered(
+                lambda t: (
+                    t.sudo().picking_id
+                    and t.sudo().picking_id.state not in ("done", "cancel")
+                    and not t.sudo()._lastmile_picking_ready()
+                )
+            )
+            if not_ready:
+                raise UserError(
+                    self.env._(
+                        "These deliveries are not ready in the warehouse: %(tasks)s. Ask the dispatcher to "
+                        "take them off your route, or wait until the warehouse has reserved them.",
+                        tasks=", ".join(not_ready.mapped("display_name")),
+                    )
+                )
+            for task in to_start:
+                task._set_state("in_transit", eta_planned=task.eta)
+            route.sudo().write(
+                {"state": "in_progress", "date_started": route.date_started or fields.Datetime.now()}
+            )
+            route._message_log(body=self.env._("Route started by %(user)s.", user=self.env.user.name))
+        return True
+
+    # ------------------------------------------------------------------ the phone
+
+    @api.model
+    def get_driver_day(self):
+        """Today's route of the driver who asks, ready for the phone (a fixed number of queries
+        whatever the number of stops), or ``{"route": False}`` when there is none."""
+        driver = self.env["lastmile.driver"].search([("user_id", "=", self.env.uid)], limit=1)
+        company = driver.company_id or self.env.company
+        today = company._lastmile_date_of(fields.Datetime.now())
+        route = (
+            self.search([("driver_id", "=", driver.id), ("date", "=", today)], limit=1) if driver else self
+        )
+        data = {
+            "route": False,
+            "driver": driver.name or self.env.user.name,
+            "date": fields.Date.to_string(today),
+            "settings": {
+                "position_interval": company.lastmile_pod_position_interval or 30,
+                "warn_out_of_order": company.lastmile_pod_warn_out_of_order,
+                "max_image_mb": company.lastmile_pod_max_image_mb or 10,
+            },
+            "reasons": [
+                {"id": r.id, "name": r.name, "photo_required": r.photo_required, "outcome": r.outcome}
+                for r in self.env["lastmile.failure.reason"].search(
+                    [("company_id", "in", [False, company.id])]
+                )
+            ],
+        }
+        if route:
+            data.update(route._prepare_driver_day())
+        return data
+
+    def _prepare_driver_day(self):
+        self.ensure_one()
+        fmt = self._format_time
+        stops = []
+        for group in self._sheet_stop_groups():
+            first = group[0]
+            states = set(group.mapped("state"))
+            done = states <= {"delivered", "failed", "cancelled"}
+            lat, lon = first.latitude, first.longitude
+            label = quote(first.partner_shipping_id.display_name or "")
+            located = has_coordinates(lat, lon)
+            stops.append(
+                {
+                    "key": "-".join(str(i) for i in group.ids),
+                    "number": first.sequence,
+                    "driven": first.driven_sequence,
+                    "task_ids": group.ids,
+                    "state": "delivered" if states == {"delivered"} else "failed" if done else first.state,
+                    "done": done,
+                    "eta": fmt(first.eta) if first.eta else "",
+                    "window": "–".join(
+                        (fmt(max(group.mapped("window_start"))), fmt(min(group.mapped("window_end"))))
+                    ),
+                    "late_minutes": max(group.mapped("late_minutes")),
+                    "customer": first.partner_shipping_id.name or first.partner_id.name,
+                    "address": first.address,
+                    "phone": first.phone or "",
+                    "instructions": "\n".join(filter(None, dict.fromkeys(group.mapped("instructions")))),
+                    "arrived": bool(first.date_arrived),
+                    "proof_required": max(group.mapped("proof_required"), key=PROOF_RANK.get),
+                    "navigation": {
+                        "geo": f"geo:{lat},{lon}?q={lat},{lon}({label})" if located else "",
+                        "google": f"https://www.google.com/maps/dir/?api=1&destination={lat},{lon}"
+                        if located
+                        else "",
+                        "waze": f"https://waze.com/ul?ll={lat},{lon}&navigate=yes" if located else "",
+                    },
+                    "deliveries": [
+                        {
+                            "id": task.id,
+                            "name": task.name,
+                            "order": task.sale_order_id.name or "",
+                            "state": task.state,
+                            "attempt": task.attempt,
+                            "failure_reason": task.failure_reason_id.name or "",
+                            "lines": task._prepare_driver_lines(),
+                        }
+                        for task in group
+                    ],
+                }
+            )
+        open_stops = sorted(
+            (s for s in stops if not s["done"]), key=lambda s: (s["number"] or 10**6, s["key"])
+        )
+        done_stops = sorted((s for s in stops if s["done"]), key=lambda s: s["driven"] or s["number"])
+        return {
+            "route": {
+                "id": self.id,
+                "name": self.name,
+                "state": self.state,
+                "started": bool(self.date_started) or self.state in ("in_progress", "done"),
+                "stops_done": len(done_stops),
+                "stops_left": len(open_stops),
+                "back_at": fmt(self.end_time) if self.end_time else "",
+                "vehicle": self.driver_id.vehicle_name or "",
+            },
+            "stops": open_stops + done_stops,
+        }
+
+    def action_post_position(self, values):
+        """The phone's position on a route in progress: kept, and the live ETAs of the stops
+        left follow from it (computed after the commit, at most every minute). Answers the ETAs
+        as they are now."""
+        self.ensure_one()
+        self._check_own_route()
+        if self.driver_id.user_id != self.env.user:
+            raise AccessError(self.env._("Only the route's driver sends its position."))
+        if self.state != "in_progress":
+            raise UserError(self.env._("The route is not in progress: start it first."))
+        lat, lon, accuracy, moment = self._lastmile_parse_position(values)
+        now = fields.Datetime.now()
+        self.env["lastmile.driver.position"].sudo().create(
+            {
+                "driver_id": self.driver_id.id,
+                "route_id": self.id,
+                "company_id": self.company_id.id,
+                "recorded_at": moment,
+                "latitude": lat,
+                "longitude": lon,
+                "accuracy": accuracy,
+            }
+        )
+        driver = self.driver_id.sudo()
+        if not driver.last_seen or moment >= driver.last_seen:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE lastmile_driver SET current_latitude = %s, current_longitude = %s, "
+                    "last_seen = %s WHERE id = %s",
+                    lat,
+                    lon,
+                    moment,
+                    driver.id,
+                )
+            )
+            driver.invalidate_recordset(["current_latitude", "current_longitude", "last_seen"])
+        if not self.eta_refresh_pending and (
+            not self.eta_refreshed_at or self.eta_refreshed_at < now - timedelta(seconds=ETA_REFRESH_SECONDS)
+        ):
+            self.sudo().eta_refresh_pending = True
+            self.env.ref("lastmile_delivery_pod.ir_cron_refresh_etas").sudo()._trigger()
+        tasks = self.task_ids.filtered(lambda t: t.state in OPEN_STATES)
+        return {"etas": {task.id: self._format_time(task.eta) if task.eta else "" for task in tasks}}
+
+    def _lastmile_parse_position(self, values):
+        if not isinstance(values, dict):
+            raise ValidationError(self.env._("The position could not be read."))
+        try:
+            lat, lon = float(values["latitude"]), float(values["longitude"])
+            accuracy = float(values.get("accuracy") or 0.0)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValidationError(self.env._("The position could not be read.")) from error
+        if not (
+            all(math.isfinite(v) for v in (lat, lon, accuracy))
+            and -90 <= lat <= 90
+            and -180 <= lon <= 180
+            and 0 <= accuracy <= 100_000
+            and has_coordinates(lat, lon)
+        ):
+            raise ValidationError(self.env._("The position is not a valid position."))
+        now = fields.Datetime.now()
+        moment = values.get("timestamp")
+        if moment is None:
+            moment = now
+        else:
+            try:
+                moment = datetime.fromtimestamp(float(moment) / 1000, tz=UTC).replace(tzinfo=None)
+            except (TypeError, ValueError, OverflowError, OSError) as error:
+                raise ValidationError(self.env._("The time of the position could not be read.")) from error
+            if moment > now + CLOCK_SKEW or moment < now - OFFLINE_AGE:
+                raise ValidationError(
+                    self.env._("The time of the position is wrong: check the phone's clock.")
+                )
+            moment = min(moment, now)
+        return lat, lon, accuracy, moment
+
+    # ------------------------------------------------------------------ live ETAs
+
+    @api.model
+    def _cron_refresh_etas(self):
+        routes = self.search([("eta_refresh_pending", "=", True), ("state", "=", "in_progress")], limit=200)
+        routes._lastmile_refresh_etas()
+        self.search([("eta_refresh_pending", "=", True), ("state", "!=", "in_progress")]).write(
+            {"eta_refresh_pending": False}
+        )
+
+    def _lastmile_refresh_etas(self):
+        """ETAs of the stops left from where the driver is now, in the order of the route: the
+        engine's schedule (travel times of the shop's provider, service times, waiting for
+        windows), not a straight line."""
+        now = fields.Datetime.now()
+        for route in self:
+            driver = route.driver_id
+            here = driver.last_seen and point(driver.current_latitude, driver.current_longitude)
+            tasks = route.task_ids.filtered(
+                lambda t: t.state in OPEN_STATES and has_coordinates(t.latitude, t.longitude)
+            ).sorted(lambda t: (t.sequence, t.id))
+            values = {"eta_refresh_pending": False, "eta_refreshed_at": now}
+            if here and tasks:
+                company = route.company_id
+                origin = company._lastmile_localize(route.date)
+                points = _Points()
+                start = points.index(here)
+                end_point = (driver.end_partner_id or driver.start_partner_id)._lastmile_point()
+                stops, groups = self._group_visits(
+                    [
+                        (t, t._prepare_routing_stop(points.index([t.latitude, t.longitude]), origin))
+                        for t in tasks
+                    ]
+                )
+                now_s = seconds_since(origin, now)
+                vehicle = driver._prepare_routing_vehicle(
+                    start,
+                    points.index(end_point) if end_point else None,
+                    now_s,
+                    now_s,
+                    {driver.id: (1, 0)},
+                    fixed_start=True,
+                )
+                matrix = company._lastmile_travel_matrix(points.points)
+                problem = engine.Problem(
+                    durations=matrix.durations.tolist(),
+                    distances=matrix.distances.tolist(),
+                    vehicles=[vehicle],
+                    stops=stops,
+                )
+                stop_of = {task.id: stop_id for stop_id, group in groups.items() for task in group}
+                plan = engine.schedule(
+                    problem, vehicle, list(dict.fromkeys(stop_of[t.id] for t in tasks)), now_s
+                )
+                for visit in plan.visits:
+                    eta = origin + timedelta(seconds=visit.start)
+                    groups[visit.stop_id].filtered(lambda t, eta=eta: t.eta != eta).sudo().write({"eta": eta})
+                values["end_time"] = origin + timedelta(seconds=plan.end_time)
+            route.sudo().write(values)

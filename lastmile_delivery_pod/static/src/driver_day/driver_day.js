@@ -1,0 +1,444 @@
+import { Component, onMounted, onWillStart, onWillUnmount, useState } from "@odoo/owl";
+import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
+import { _t } from "@web/core/l10n/translation";
+import { registry } from "@web/core/registry";
+import { SignatureDialog } from "@web/core/signature/signature_dialog";
+import { useService } from "@web/core/utils/hooks";
+import { user } from "@web/core/user";
+import { Outbox, postJson } from "./outbox";
+
+const MAX_SIDE = 1920;
+const RETRY_MS = 20000;
+
+function newKey() {
+    if (window.crypto?.randomUUID) {
+        return window.crypto.randomUUID().replaceAll("-", "");
+    }
+    return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 14)}`;
+}
+
+/** A photo from the camera, scaled down on the phone (less to keep offline and to send). */
+async function shrinkPhoto(file) {
+    const url = URL.createObjectURL(file);
+    try {
+        const image = await new Promise((resolve, reject) => {
+            const img = new Image();
+            img.onload = () => resolve(img);
+            img.onerror = () => reject(new Error("not an image"));
+            img.src = url;
+        });
+        const scale = Math.min(1, MAX_SIDE / Math.max(image.naturalWidth, image.naturalHeight));
+        const canvas = document.createElement("canvas");
+        canvas.width = Math.round(image.naturalWidth * scale);
+        canvas.height = Math.round(image.naturalHeight * scale);
+        canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
+        return canvas.toDataURL("image/jpeg", 0.85);
+    } finally {
+        URL.revokeObjectURL(url);
+    }
+}
+
+function currentPosition(timeout = 8000) {
+    return new Promise((resolve) => {
+        if (!navigator.geolocation) {
+            resolve(null);
+            return;
+        }
+        navigator.geolocation.getCurrentPosition(
+            (position) => resolve(position.coords),
+            () => resolve(null),
+            { enableHighAccuracy: true, timeout, maximumAge: 30000 }
+        );
+    });
+}
+
+/**
+ * My Route: the driver's day on a phone. The list of today's stops in order, then one stop at a
+ * time: call, navigate, arrive, deliver with photo and signature, or report a failure with its
+ * reason. Reports go through the outbox (see outbox.js) and so survive a dead zone.
+ */
+export class DriverDay extends Component {
+    static template = "lastmile_delivery_pod.DriverDay";
+    static props = ["*"];
+
+    setup() {
+        this.dialog = useService("dialog");
+        this.notification = useService("notification");
+        this.outbox = new Outbox(user.userId);
+        this.state = useState({
+            loading: true,
+            data: null,
+            stopKey: null, // the stop screen of this stop, else the list
+            mode: "stop", // stop, deliver, fail
+            photos: [],
+            signature: null,
+            recipient: "",
+            note: "",
+            reasonId: null,
+            quantities: {},
+            waiting: [],
+            pending: {}, // stop key -> "delivered" / "failed": reported, not yet confirmed
+            busy: false,
+            online: navigator.onLine,
+            showDone: false,
+        });
+        this.onOnline = () => {
+            this.state.online = true;
+            this.flush();
+        };
+        this.onOffline = () => {
+            this.state.online = false;
+        };
+        onWillStart(async () => {
+            await this.refreshWaiting();
+            await this.load();
+        });
+        onMounted(() => {
+            window.addEventListener("online", this.onOnline);
+            window.addEventListener("offline", this.onOffline);
+            this.retryTimer = setInterval(() => this.flush(), RETRY_MS);
+            this.flush();
+            this.schedulePositions();
+        });
+        onWillUnmount(() => {
+            window.removeEventListener("online", this.onOnline);
+            window.removeEventListener("offline", this.onOffline);
+            clearInterval(this.retryTimer);
+            clearInterval(this.positionTimer);
+        });
+    }
+
+    // ------------------------------------------------------------------ data
+
+    async load() {
+        try {
+            const answer = await postJson("/lastmile/driver/day", {});
+            if (answer.status === 200) {
+                this.state.data = answer.payload;
+                this.state.online = true;
+            } else {
+                this.notification.add(answer.payload.error || _t("My Route could not be loaded."), {
+                    type: "danger",
+                });
+            }
+        } catch {
+            this.state.online = false; // keep what is on screen
+        }
+        this.state.loading = false;
+    }
+
+    async refreshWaiting() {
+        this.state.waiting = await this.outbox.list();
+        const pending = {};
+        for (const item of this.state.waiting) {
+            pending[item.stopKey] = item.body.proof.kind;
+        }
+        this.state.pending = pending;
+    }
+
+    async flush() {
+        const { sent, refused } = await this.outbox.flush();
+        for (const { item, message } of refused) {
+            this.notification.add(`${item.label}: ${message}`, {
+                title: _t("Not recorded"),
+                type: "danger",
+                sticky: true,
+            });
+        }
+        if (sent.length) {
+            this.notification.add(
+                sent.length === 1 ? _t("Stop recorded.") : _t("%s stops recorded.", sent.length),
+                { type: "success" }
+            );
+        }
+        await this.refreshWaiting();
+        if (sent.length || refused.length) {
+            await this.load();
+        }
+    }
+
+    get route() {
+        return this.state.data?.route;
+    }
+
+    get stops() {
+        return this.state.data?.stops || [];
+    }
+
+    get openStops() {
+        return this.stops.filter((s) => !s.done && !this.state.pending[s.key]);
+    }
+
+    get doneStops() {
+        return this.stops.filter((s) => s.done || this.state.pending[s.key]);
+    }
+
+    get stop() {
+        return this.stops.find((s) => s.key === this.state.stopKey);
+    }
+
+    get reasons() {
+        return this.state.data?.reasons || [];
+    }
+
+    get reason() {
+        return this.reasons.find((r) => r.id === this.state.reasonId);
+    }
+
+    get started() {
+        return this.route?.state === "in_progress" || this.route?.started;
+    }
+
+    stopStatus(stop) {
+        const pending = this.state.pending[stop.key];
+        if (pending) {
+            return pending === "delivered" ? _t("Delivered · waiting to send") : _t("Failed · waiting to send");
+        }
+        return (
+            {
+                delivered: _t("Delivered"),
+                failed: _t("Failed"),
+                in_transit: stop.arrived ? _t("At the door") : _t("On the way"),
+                assigned: _t("Planned"),
+            }[stop.state] || stop.state
+        );
+    }
+
+    proofLabel(stop) {
+        return (
+            {
+                none: _t("No proof needed"),
+                photo: _t("Photo needed"),
+                signature: _t("Signature needed"),
+                either: _t("Photo or signature"),
+                both: _t("Photo and signature"),
+            }[stop.proof_required] || ""
+        );
+    }
+
+    // ------------------------------------------------------------------ positions
+
+    schedulePositions() {
+        clearInterval(this.positionTimer);
+        const seconds = this.state.data?.settings?.position_interval || 30;
+        this.positionTimer = setInterval(() => this.sendPosition(), seconds * 1000);
+    }
+
+    async sendPosition() {
+        if (!this.route || this.route.state !== "in_progress" || !navigator.onLine) {
+            return;
+        }
+        const coords = await currentPosition();
+        if (!coords) {
+            return;
+        }
+        try {
+            const answer = await postJson("/lastmile/driver/position", {
+                route_id: this.route.id,
+                latitude: coords.latitude,
+                longitude: coords.longitude,
+                accuracy: coords.accuracy,
+                timestamp: Date.now(),
+            });
+            if (answer.status === 200) {
+                for (const stop of this.stops) {
+                    const eta = answer.payload.etas?.[stop.task_ids[0]];
+                    if (eta) {
+                        stop.eta = eta;
+                    }
+                }
+            }
+        } catch {
+            // no network: the next position will do
+        }
+    }
+
+    // ------------------------------------------------------------------ list
+
+    async onStartRoute() {
+        this.state.busy = true;
+        try {
+            const answer = await postJson("/lastmile/driver/route/start", { route_id: this.route.id });
+            if (answer.status === 200) {
+                this.state.data = answer.payload;
+                this.notification.add(_t("Route started: drive safely."), { type: "success" });
+                this.sendPosition();
+            } else {
+                this.notification.add(answer.payload.error, { type: "danger", sticky: true });
+            }
+        } catch {
+            this.notification.add(_t("No network: start the route again when you have a signal."), {
+                type: "warning",
+            });
+        } finally {
+            this.state.busy = false;
+        }
+    }
+
+    openStop(stop) {
+        Object.assign(this.state, {
+            stopKey: stop.key,
+            mode: "stop",
+            photos: [],
+            signature: null,
+            recipient: "",
+            note: "",
+            reasonId: null,
+            quantities: {},
+        });
+        window.scrollTo(0, 0);
+    }
+
+    backToList() {
+        this.state.stopKey = null;
+        window.scrollTo(0, 0);
+    }
+
+    // ------------------------------------------------------------------ stop screen
+
+    async onArrive() {
+        const stop = this.stop;
+        try {
+            const answer = await postJson("/lastmile/driver/stop/arrive", { task_ids: stop.task_ids });
+            if (answer.status === 200) {
+                stop.arrived = true;
+            } else {
+                this.notification.add(answer.payload.error, { type: "danger" });
+            }
+        } catch {
+            stop.arrived = true; // the arrival time is the report's when offline
+        }
+    }
+
+    isOutOfOrder(stop) {
+        const first = this.openStops[0];
+        return Boolean(first && first.key !== stop.key);
+    }
+
+    chooseMode(mode) {
+        const go = () => {
+            this.state.mode = mode;
+        };
+        const stop = this.stop;
+        if (this.state.data.settings.warn_out_of_order && this.isOutOfOrder(stop)) {
+            this.dialog.add(ConfirmationDialog, {
+                title: _t("Not the next stop"),
+                body: _t(
+                    "Stop %(next)s comes first on your route. Do stop %(this)s now anyway?",
+                    { next: this.openStops[0].number, this: stop.number }
+                ),
+                confirmLabel: _t("Yes, do it now"),
+                confirm: go,
+                cancel: () => {},
+            });
+        } else {
+            go();
+        }
+    }
+
+    async onPhotos(ev) {
+        const files = [...(ev.target.files || [])];
+        ev.target.value = "";
+        for (const file of files) {
+            try {
+                this.state.photos.push(await shrinkPhoto(file));
+            } catch {
+                this.notification.add(_t("This file is not a photo."), { type: "danger" });
+            }
+        }
+    }
+
+    removePhoto(index) {
+        this.state.photos.splice(index, 1);
+    }
+
+    onSign() {
+        this.dialog.add(SignatureDialog, {
+            defaultName: this.state.recipient,
+            nameAndSignatureProps: { mode: "draw", displaySignatureRatio: 2.5 },
+            uploadSignature: ({ name, signatureImage }) => {
+                this.state.signature = signatureImage;
+                if (name) {
+                    this.state.recipient = name;
+                }
+            },
+        });
+    }
+
+    lineQuantity(line) {
+        return this.state.quantities[line.move_id] ?? line.quantity;
+    }
+
+    changeQuantity(line, delta) {
+        const value = Math.min(line.quantity, Math.max(0, this.lineQuantity(line) + delta));
+        this.state.quantities[line.move_id] = value;
+    }
+
+    get proofMissing() {
+        const photo = this.state.photos.length > 0;
+        const signature = Boolean(this.state.signature);
+        if (this.state.mode === "fail") {
+            if (!this.reason) {
+                return _t("Choose a reason.");
+            }
+            return this.reason.photo_required && !photo ? _t("This reason needs a photo.") : "";
+        }
+        return (
+            {
+                photo: photo ? "" : _t("Take a photo."),
+                signature: signature ? "" : _t("Get a signature."),
+                either: photo || signature ? "" : _t("Take a photo or get a signature."),
+                both: photo && signature ? "" : _t("Take a photo and get a signature."),
+            }[this.stop.proof_required] || ""
+        );
+    }
+
+    async onReport() {
+        const stop = this.stop;
+        if (this.proofMissing || this.state.busy) {
+            return;
+        }
+        this.state.busy = true;
+        try {
+            const coords = await currentPosition(5000);
+            const failed = this.state.mode === "fail";
+            const proof = {
+                key: newKey(),
+                kind: failed ? "failed" : "delivered",
+                captured_at: new Date().toISOString(),
+                photos: [...this.state.photos],
+                signature: failed ? false : this.state.signature || false,
+                recipient_name: failed ? "" : this.state.recipient,
+                note: this.state.note,
+                failure_reason_id: failed ? this.state.reasonId : false,
+                quantities: failed ? {} : { ...this.state.quantities },
+            };
+            if (coords) {
+                Object.assign(proof, {
+                    latitude: coords.latitude,
+                    longitude: coords.longitude,
+                    accuracy: coords.accuracy,
+                });
+            }
+            await this.outbox.add({
+                key: proof.key,
+                url: "/lastmile/driver/stop/report",
+                body: { task_ids: stop.task_ids, proof },
+                stopKey: stop.key,
+                label: _t("Stop %(number)s, %(customer)s", { number: stop.number, customer: stop.customer }),
+            });
+            await this.refreshWaiting();
+            this.backToList();
+            await this.flush();
+            if (this.state.waiting.some((item) => item.key === proof.key)) {
+                this.notification.add(_t("No network: the stop is saved on the phone and will be sent."), {
+                    type: "warning",
+                });
+            }
+        } finally {
+            this.state.busy = false;
+        }
+    }
+}
+
+registry.category("actions").add("lastmile_driver_day", DriverDay);

@@ -1,0 +1,1 @@
+from . import test_driver_day, test_images

@@ -1,0 +1,426 @@
+from datetime import datetime
+from unittest.mock import patch
+
+from freezegun import freeze_time
+
+from odoo.addons.lastmile_delivery.tests.common import ATOMIUM, MIDI, NEAR
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import tagged
+
+from .common import PodCase, b64, picture
+
+
+@freeze_time("2026-11-18 09:00:00")
+@tagged("-at_install", "post_install")
+class TestDriverDay(PodCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.near = cls.customer
+        cls.midi = cls._create_customer("Marc", MIDI, phone="+32 470 00 00 02")
+        cls.far = cls._create_customer("Fanny", ATOMIUM)
+        cls.reasons = cls.env["lastmile.failure.reason"]
+        cls.not_home = cls.env.ref("lastmile_delivery_pod.failure_reason_not_home")
+        cls.refused = cls.env.ref("lastmile_delivery_pod.failure_reason_refused")
+        cls.wrong_address = cls.env.ref("lastmile_delivery_pod.failure_reason_wrong_address")
+
+    def test_delivered_from_the_back_office_needs_the_proof(self):
+        """A driver's Delivered button without proof is refused; a dispatcher may (a delivery
+        reported by phone), and another driver is refused before anything else."""
+        _orders, tasks = self._planned_orders([self.near, self.midi])
+        self.start(tasks)
+        near, midi = tasks.sorted(lambda t: t.partner_shipping_id != self.near)
+        with self.assertRaises(AccessError):
+            self.as_driver(near, self.other_driver_user).action_deliver()
+        with self.assertRaisesRegex(UserError, "needs a proof of delivery"):
+            self.as_driver(near).action_deliver()
+        midi.with_user(self.dispatcher_user).action_deliver()
+        self.assertEqual((near.state, midi.state), ("in_transit", "delivered"))
+
+    def start(self, tasks):
+        route = tasks.route_id
+        self.as_driver(route).action_start_route()
+        return route
+
+    # ------------------------------------------------------------------ My Route
+
+    def test_my_route_lists_grouped_stops_for_the_driver(self):
+        orders, tasks = self._planned_orders([self.near, self.near, self.midi])
+        data = self.as_driver(self.env["lastmile.route"]).get_driver_day()
+        self.assertEqual(data["route"]["id"], tasks.route_id.id)
+        self.assertEqual(data["route"]["stops_left"], 2, "two orders to one door are one stop")
+        stops = {tuple(s["task_ids"]): s for s in data["stops"]}
+        grouped = stops[tuple(tasks.filtered(lambda t: t.partner_shipping_id == self.near).sorted("id").ids)]
+        self.assertEqual(len(grouped["deliveries"]), 2)
+        self.assertEqual(grouped["deliveries"][0]["lines"][0]["product"], self.product.display_name)
+        self.assertEqual(grouped["deliveries"][0]["lines"][0]["quantity"], 2)
+        self.assertTrue(grouped["navigation"]["geo"].startswith(f"geo:{NEAR[0]},{NEAR[1]}"))
+        self.assertIn("waze.com", grouped["navigation"]["waze"])
+        other = next(s for s in data["stops"] if s is not grouped)
+        self.assertEqual(other["phone"], "+32 470 00 00 02")
+        self.assertTrue(other["eta"] and other["window"])
+        self.assertTrue(data["reasons"] and data["settings"]["position_interval"])
+        # another driver has no route today
+        self.assertFalse(
+            self.as_driver(self.env["lastmile.route"], self.other_driver_user).get_driver_day()["route"]
+        )
+
+    def test_driver_logs_in_to_my_route(self):
+        action = self.env.ref("lastmile_delivery_pod.lastmile_driver_day_action")
+        self.assertEqual(self.driver_user.action_id.id, action.id)
+        home = self.env["lastmile.delivery.task"].with_user(self.driver_user)._lastmile_home_action()
+        self.assertEqual(home["tag"], "lastmile_driver_day")
+        board = self.env["lastmile.delivery.task"].with_user(self.dispatcher_user)._lastmile_home_action()
+        self.assertEqual(board["res_model"], "lastmile.delivery.task")
+
+    def test_start_route_moves_everything_on_the_way(self):
+        _orders, tasks = self._planned_orders([self.near, self.midi])
+        route = self.start(tasks)
+        self.assertEqual(route.state, "in_progress")
+        self.assertEqual(set(tasks.mapped("state")), {"in_transit"})
+        self.assertEqual(tasks.mapped("eta_planned"), tasks.mapped("eta"))
+        with self.assertRaises(AccessError):
+            self.as_driver(route, self.other_driver_user).action_start_route()
+
+    def test_start_route_refuses_goods_not_in_the_warehouse(self):
+        _orders, tasks = self._planned_orders([self.near])
+        tasks.picking_id.do_unreserve()
+        with self.assertRaisesRegex(UserError, "not ready in the warehouse"):
+            self.as_driver(tasks.route_id).action_start_route()
+        self.assertEqual(tasks.state, "assigned")
+
+    # ------------------------------------------------------------------ delivered
+
+    def test_deliver_with_photo_and_signature_validates_the_picking(self):
+        orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        self.as_driver(tasks).action_arrive()
+        answer = self.as_driver(tasks).action_submit_proof(self.proof())
+        self.assertEqual(answer["state"], "delivered")
+        proof = tasks.proof_id
+        self.assertEqual(
+            (proof.kind, proof.driver_id, proof.recipient_name), ("delivered", self.driver, "Carla")
+        )
+        self.assertEqual(proof.captured_at, datetime(2026, 11, 18, 8, 55), "the time on the phone")
+        self.assertTrue(proof.has_position and proof.signature)
+        self.assertEqual(proof.photo_ids.res_model, "lastmile.delivery.task")
+        self.assertEqual(proof.photo_ids.res_id, tasks.id)
+        self.assertEqual(tasks.picking_id.state, "done")
+        self.assertEqual(tasks.picking_id.move_ids.quantity, 2)
+        self.assertEqual(orders.delivery_status, "full")
+        self.assertEqual(tasks.driven_sequence, 1)
+        self.assertTrue(tasks.date_arrived)
+        self.assertIn("Delivered by Ana", tasks.message_ids[0].body)
+
+    def test_partial_delivery_creates_the_backorder(self):
+        orders, tasks = self._planned_orders([self.near], qty=3)
+        self.start(tasks)
+        move = tasks.picking_id.move_ids
+        self.as_driver(tasks).action_submit_proof(self.proof(quantities={str(move.id): 1}))
+        self.assertEqual(tasks.state, "delivered")
+        self.assertEqual(move.quantity, 1)
+        backorder = tasks.picking_id.backorder_ids
+        self.assertEqual(backorder.move_ids.product_uom_qty, 2)
+        self.assertEqual(orders.order_line.qty_delivered, 1)
+        self.assertEqual(orders.delivery_status, "partial")
+        self.assertTrue(backorder.sudo().lastmile_task_ids, "the rest goes out as its own delivery")
+
+    def test_quantities_are_checked(self):
+        _orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        move = tasks.picking_id.move_ids
+        for bad in ({str(move.id): 5}, {str(move.id): -1}, {"999999": 1}, {str(move.id): "lots"}, [1]):
+            with self.assertRaises(ValidationError):
+                self.as_driver(tasks).action_submit_proof(self.proof(quantities=bad))
+        with self.assertRaisesRegex(ValidationError, "report the stop as failed"):
+            self.as_driver(tasks).action_submit_proof(self.proof(quantities={str(move.id): 0}))
+        self.assertEqual(tasks.state, "in_transit")
+        self.assertFalse(tasks.proof_ids)
+
+    def test_one_proof_covers_a_grouped_stop(self):
+        orders, tasks = self._planned_orders([self.near, self.near])
+        self.start(tasks)
+        self.as_driver(tasks).action_submit_proof(self.proof(photos=1))
+        self.assertEqual(set(tasks.mapped("state")), {"delivered"})
+        self.assertEqual(len(tasks.proof_ids), 1)
+        self.assertEqual(set(tasks.picking_id.mapped("state")), {"done"})
+        self.assertEqual(len(set(tasks.mapped("driven_sequence"))), 1)
+        self.assertEqual(sorted(tasks.proof_id.photo_ids.mapped("res_id")), sorted(tasks.ids))
+
+    def test_deliveries_of_two_doors_are_not_one_stop(self):
+        _orders, tasks = self._planned_orders([self.near, self.midi])
+        self.start(tasks)
+        with self.assertRaisesRegex(UserError, "not one stop"):
+            self.as_driver(tasks).action_submit_proof(self.proof())
+
+    def test_proof_required_by_method_and_customer(self):
+        _orders, tasks = self._planned_orders([self.near, self.midi])
+        self.start(tasks)
+        near, midi = (
+            tasks.filtered(lambda t, p=p: t.partner_shipping_id == p) for p in (self.near, self.midi)
+        )
+        self.carrier.lastmile_proof_required = "signature"
+        with self.assertRaisesRegex(ValidationError, "a signature"):
+            self.as_driver(near).action_submit_proof(self.proof(signature=False))
+        self.midi.lastmile_proof_required = "both"
+        with self.assertRaisesRegex(ValidationError, "a photo"):
+            self.as_driver(midi).action_submit_proof(self.proof(photos=0))
+        self.as_driver(near).action_submit_proof(self.proof(photos=0))
+        self.assertEqual(near.state, "delivered")
+        self.midi.lastmile_proof_required = "none"
+        self.as_driver(midi).action_submit_proof(self.proof(photos=0, signature=False))
+        self.assertEqual(midi.state, "delivered")
+
+    def test_bad_pictures_are_refused_and_nothing_is_kept(self):
+        _orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        self.company.lastmile_pod_max_image_mb = 0.1
+        too_big = b64(picture("PNG", (600, 600)) + b"\0" * 200_000)
+        cases = {
+            "damaged or is not a JPEG": [b64(b"%PDF-1.4 fake")],
+            "larger than 0.1 MB": [too_big],
+            "is not a picture .GIF.": [b64(picture("GIF"))],
+            "damaged": [b64(picture("JPEG", (300, 300))[:400])],
+        }
+        for message, photos in cases.items():
+            with self.assertRaisesRegex(ValidationError, message):
+                self.as_driver(tasks).action_submit_proof(self.proof(photos=0) | {"photos": photos})
+        self.assertEqual(tasks.state, "in_transit")
+        self.assertFalse(
+            self.env["ir.attachment"].search([("res_model", "=", tasks._name), ("res_id", "=", tasks.id)])
+        )
+
+    def test_bad_values_from_the_phone_are_refused(self):
+        _orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        bad = [
+            {"key": "short"},
+            {"kind": "lost"},
+            {"latitude": 95.0},
+            {"latitude": "north", "longitude": 4.0},
+            {"captured_at": "2026-10-01T10:00:00Z"},  # older than a week
+            {"captured_at": "2026-11-18T12:00:00Z"},  # hours in the future
+            {"recipient_name": "x" * 500},
+            {"photos": ["a"] * 6},
+        ]
+        for values in bad:
+            with self.assertRaises(ValidationError, msg=values):
+                self.as_driver(tasks).action_submit_proof(self.proof() | values)
+        self.assertFalse(tasks.proof_ids)
+
+    # ------------------------------------------------------------------ idempotency
+
+    def test_same_capture_twice_is_one_proof(self):
+        _orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        proof = self.proof()
+        first = self.as_driver(tasks).action_submit_proof(proof)
+        again = self.as_driver(tasks).action_submit_proof(proof)
+        self.assertEqual(first["proof_id"], again["proof_id"])
+        self.assertTrue(again["duplicate"])
+        self.assertEqual(len(tasks.proof_ids), 1)
+        self.assertEqual(len(tasks.proof_id.photo_ids), 1)
+        # a new capture for a stop already delivered is refused
+        with self.assertRaisesRegex(UserError, "already Delivered"):
+            self.as_driver(tasks).action_submit_proof(self.proof())
+
+    def test_a_key_of_another_stop_is_refused(self):
+        _orders, tasks = self._planned_orders([self.near, self.midi])
+        self.start(tasks)
+        near, midi = tasks.sorted(lambda t: t.partner_shipping_id != self.near)
+        proof = self.proof()
+        self.as_driver(near).action_submit_proof(proof)
+        with self.assertRaisesRegex(ValidationError, "another stop"):
+            self.as_driver(midi).action_submit_proof(proof)
+
+    # ------------------------------------------------------------------ failed
+
+    def test_failed_not_at_home_tries_again_next_delivery_day(self):
+        orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        with self.assertRaisesRegex(ValidationError, "needs a photo"):
+            self.as_driver(tasks).action_submit_proof(
+                self.proof(kind="failed", photos=0, signature=False, failure_reason_id=self.not_home.id)
+            )
+        answer = self.as_driver(tasks).action_submit_proof(
+            self.proof(kind="failed", signature=False, failure_reason_id=self.not_home.id)
+        )
+        self.assertEqual((tasks.state, tasks.failure_reason_id), ("failed", self.not_home))
+        retry = tasks.next_attempt_ids
+        self.assertEqual(answer["next_attempt"], retry.name)
+        self.assertEqual((retry.attempt, retry.state, retry.picking_id), (2, "new", tasks.picking_id))
+        self.assertEqual(str(retry.scheduled_date), "2026-11-19", "Thursday, the next working day")
+        self.assertEqual(tasks.picking_id.state, "assigned", "the goods stay reserved for the next attempt")
+        self.assertEqual(orders.delivery_status, "pending")
+        # the failed attempt keeps its record when the order changes
+        orders.picking_ids.write({"scheduled_date": datetime(2026, 11, 20, 9, 0)})
+        self.assertEqual(tasks.state, "failed")
+        with self.assertRaisesRegex(UserError, "already decided"):
+            tasks.with_user(self.dispatcher_user).action_reset()
+        # the second attempt delivers: the same picking is validated
+        retry.write({"driver_id": self.driver.id})
+        with freeze_time("2026-11-20 09:00:00"):
+            self.env["lastmile.route"].plan_routes("2026-11-20", time_limit=1)
+            self.as_driver(retry.route_id).action_start_route()
+            self.as_driver(retry).action_submit_proof(self.proof(captured_at=None))
+        self.assertEqual(retry.state, "delivered")
+        self.assertEqual(orders.delivery_status, "full")
+
+    def test_failed_refused_returns_the_goods(self):
+        orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        stock = self.warehouse.lot_stock_id
+        on_hand = self.product.with_context(location=stock.id).qty_available
+        self.as_driver(tasks).action_submit_proof(
+            self.proof(
+                kind="failed",
+                photos=0,
+                signature=False,
+                failure_reason_id=self.refused.id,
+                note="Changed mind",
+            )
+        )
+        self.assertEqual((tasks.state, tasks.failure_reason_id), ("failed", self.refused))
+        self.assertFalse(tasks.next_attempt_ids)
+        self.assertEqual(tasks.picking_id.state, "cancel")
+        self.assertEqual(
+            self.product.with_context(location=stock.id).qty_available, on_hand, "still in stock"
+        )
+        self.assertEqual(tasks.state, "failed", "cancelling the picking keeps the failure as it was")
+        self.assertIn("back in the warehouse", orders.message_ids[0].body)
+
+    def test_a_reason_must_be_given_and_active(self):
+        _orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        self.wrong_address.active = False
+        for reason in (None, self.wrong_address.id, "1", 999999):
+            with self.assertRaisesRegex(ValidationError, "Choose why"):
+                self.as_driver(tasks).action_submit_proof(
+                    self.proof(kind="failed", photos=0, failure_reason_id=reason)
+                )
+
+    # ------------------------------------------------------------------ reopen
+
+    def test_only_a_manager_reopens_with_a_reason(self):
+        _orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        self.as_driver(tasks).action_submit_proof(self.proof())
+        proof = tasks.proof_id
+        for user in (self.driver_user, self.dispatcher_user):
+            with self.assertRaises(AccessError):
+                tasks.with_user(user)._lastmile_reopen("wrong door")
+            with self.assertRaises(AccessError):
+                tasks.with_user(user).action_open_reopen_wizard()
+        wizard = (
+            self.env["lastmile.task.reopen"]
+            .with_user(self.manager_user)
+            .create({"task_id": tasks.id, "reason": "The photo shows the neighbour's door"})
+        )
+        wizard.action_reopen()
+        self.assertEqual(tasks.state, "in_transit")
+        self.assertFalse(proof.active)
+        self.assertEqual(proof.reopen_reason, "The photo shows the neighbour's door")
+        self.assertIn("neighbour", tasks.message_ids[0].body)
+        # the driver captures the stop again
+        self.as_driver(tasks).action_submit_proof(self.proof())
+        self.assertEqual(tasks.state, "delivered")
+        self.assertNotEqual(tasks.proof_id, proof)
+
+    def test_a_proof_cannot_be_edited(self):
+        _orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        self.as_driver(tasks).action_submit_proof(self.proof())
+        proof = tasks.proof_id
+        for user in (self.driver_user, self.dispatcher_user, self.manager_user):
+            with self.assertRaises(AccessError):
+                proof.with_user(user).write({"recipient_name": "Someone else"})
+            with self.assertRaises(AccessError):
+                proof.with_user(user).unlink()
+        with self.assertRaises(AccessError):
+            tasks.with_user(self.dispatcher_user).write({"failure_reason_id": self.refused.id})
+
+    # ------------------------------------------------------------------ isolation
+
+    def test_drivers_see_and_act_only_on_their_own_work(self):
+        _orders, tasks = self._planned_orders([self.near])
+        route = self.start(tasks)
+        other = self.other_driver_user
+        self.as_driver(tasks).action_submit_proof(self.proof())
+        proof = tasks.proof_id
+        self.assertFalse(self.env["lastmile.delivery.proof"].with_user(other).search([]))
+        with self.assertRaises(AccessError):
+            proof.with_user(other).read(["recipient_name"])
+        with self.assertRaises(AccessError):
+            self.as_driver(route, other).action_post_position({"latitude": 50.85, "longitude": 4.35})
+        with self.assertRaises(AccessError):
+            tasks.picking_id.with_user(self.driver_user).button_validate()
+        # the driver reads their proof, and its photos
+        photos = proof.with_user(self.driver_user).photo_ids
+        self.assertEqual(photos.read(["res_id"])[0]["res_id"], tasks.id)
+
+    def test_another_driver_cannot_report_my_stop(self):
+        _orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        with self.assertRaises(AccessError):
+            self.as_driver(tasks, self.other_driver_user).action_submit_proof(self.proof())
+        with self.assertRaises(AccessError):
+            self.as_driver(tasks, self.other_driver_user).action_arrive()
+        with self.assertRaises(AccessError):
+            tasks.with_user(self.dispatcher_user).action_submit_proof(self.proof())
+        self.assertEqual(tasks.state, "in_transit")
+
+    # ------------------------------------------------------------------ positions and live ETAs
+
+    def test_positions_move_the_etas(self):
+        _orders, tasks = self._planned_orders([self.near, self.far])
+        route = self.start(tasks)
+        far = tasks.filtered(lambda t: t.partner_shipping_id == self.far)
+        planned = far.eta
+        with patch.object(type(self.env["ir.cron"]), "_trigger") as trigger:
+            answer = self.as_driver(route).action_post_position(
+                {"latitude": ATOMIUM[0] - 0.001, "longitude": ATOMIUM[1], "accuracy": 12}
+            )
+        self.assertTrue(trigger.called)
+        self.assertIn(str(far.id), {str(k) for k in answer["etas"]})
+        self.assertTrue(route.eta_refresh_pending)
+        self.assertEqual(len(route.position_ids), 1)
+        self.assertAlmostEqual(self.driver.current_latitude, ATOMIUM[0] - 0.001, places=5)
+        self.env["lastmile.route"]._cron_refresh_etas()
+        self.assertFalse(route.eta_refresh_pending)
+        near = tasks - far
+        self.assertLess(far.eta, planned, "next to Fanny's door, her ETA comes earlier than planned")
+        self.assertGreater(near.eta, far.eta, "the route's order is kept: Carla after the long way back")
+        for bad in ({"latitude": 91, "longitude": 4}, {"latitude": "x"}, {"latitude": 0, "longitude": 0}, []):
+            with self.assertRaises(ValidationError):
+                self.as_driver(route).action_post_position(bad)
+
+    # ------------------------------------------------------------------ proof of delivery PDF
+
+    def test_proof_pdf_from_task_order_and_picking(self):
+        orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        self.as_driver(tasks).action_submit_proof(self.proof(recipient_name="Carla's neighbour"))
+        Report = self.env["ir.actions.report"]
+        for xmlid, record in (
+            ("lastmile_delivery_pod.action_report_proof_task", tasks),
+            ("lastmile_delivery_pod.action_report_proof_order", orders),
+            ("lastmile_delivery_pod.action_report_proof_picking", tasks.picking_id),
+        ):
+            html = Report._render_qweb_html(xmlid, record.ids)[0].decode()
+            self.assertIn("Carla&#39;s neighbour", html, xmlid)
+            self.assertIn("Ana", html)
+            self.assertIn("50.850300, 4.351700", html)
+            self.assertIn(self.product.name, html)
+            self.assertEqual(html.count("lastmile_proof_photo"), 1)
+            self.assertEqual(html.count("lastmile_proof_signature"), 1)
+        # a salesperson prints it from the order they sell
+        action = orders.with_user(self.salesperson).action_lastmile_print_proof()
+        self.assertEqual(action["report_name"], "lastmile_delivery_pod.report_proof_of_delivery")
+        self.assertEqual(orders.with_user(self.salesperson).lastmile_proof_count, 1)
+        pdf, kind = (
+            Report.with_user(self.salesperson)
+            .with_context(force_report_rendering=True)
+            ._render_qweb_pdf("lastmile_delivery_pod.action_report_proof_order", orders.ids)
+        )
+        self.assertEqual(kind, "pdf")
+        self.assertTrue(pdf.startswith(b"%PDF"))
