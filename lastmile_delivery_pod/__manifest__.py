@@ -32,5 +32,6 @@
             "lastmile_delivery_pod/static/tests/tours/**/*",
         ],
     },
+    "post_init_hook": "_post_init_hook",
     "installable": True,
 }

@@ -156,7 +156,8 @@ class LastmileRoute(models.Model):
                         {
                             "id": task.id,
                             "name": task.name,
-                            "order": task.sale_order_id.name or "",
+                            # the order's reference, not the order (drivers have no sales rights)
+                            "order": task.sudo().sale_order_id.name or "",
                             "state": task.state,
                             "attempt": task.attempt,
                             "failure_reason": task.failure_reason_id.name or "",

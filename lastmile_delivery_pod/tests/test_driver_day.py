@@ -46,7 +46,11 @@ class TestDriverDay(PodCase):
 
     def test_my_route_lists_grouped_stops_for_the_driver(self):
         orders, tasks = self._planned_orders([self.near, self.near, self.midi])
+        self.env.invalidate_all()  # what the driver reads, read as the driver
         data = self.as_driver(self.env["lastmile.route"]).get_driver_day()
+        self.assertEqual(
+            sorted(d["order"] for s in data["stops"] for d in s["deliveries"]), sorted(orders.mapped("name"))
+        )
         self.assertEqual(data["route"]["id"], tasks.route_id.id)
         self.assertEqual(data["route"]["stops_left"], 2, "two orders to one door are one stop")
         stops = {tuple(s["task_ids"]): s for s in data["stops"]}
