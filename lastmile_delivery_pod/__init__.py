@@ -1,6 +1,4 @@
-from . import controllers
-from . import models
-from . import wizard
+from . import controllers, models, wizard
 
 
 def _post_init_hook(env):
