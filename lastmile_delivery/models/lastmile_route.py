@@ -395,7 +395,7 @@ class LastmileRoute(models.Model):
     @api.model
     def _lock_visits(self, vehicles, groups):
         """The locked deliveries of ``vehicles`` (task ids) as the stops that stand for them."""
-        stop_of = {task.id: stop_id for stop_id, tasks in groups.items() for task in tasks}
+        stop_of = self._stop_of(groups)
         return [
             dataclasses.replace(
                 vehicle, locked=tuple(dict.fromkeys(stop_of[t] for t in vehicle.locked if t in stop_of))
@@ -597,21 +597,10 @@ class LastmileRoute(models.Model):
             return {}
         # a dispatch already chose this driver within their stops
         vehicle = dataclasses.replace(vehicle, max_stops=0)
-        stops, groups = self._group_visits(
-            [
-                (t, t._prepare_routing_stop(points.index([t.latitude, t.longitude]), origin, priority=0))
-                for t in everything
-            ]
+        problem, groups, stop_of = self._prepare_route_problem(
+            company, vehicle, everything, points, origin, priority=0
         )
-        (vehicle,) = self._lock_visits([vehicle], groups)
-        matrix = company._lastmile_travel_matrix(points.points)
-        problem = engine.Problem(
-            durations=matrix.durations.tolist(),
-            distances=matrix.distances.tolist(),
-            vehicles=[vehicle],
-            stops=stops,
-        )
-        stop_of = {task.id: stop_id for stop_id, group in groups.items() for task in group}
+        vehicle = problem.vehicles[0]
         sequence = list(dict.fromkeys(stop_of[t.id] for t in current if t in everything))
         for task in tasks.filtered(lambda t: t in everything and stop_of[t.id] not in sequence):
             found = engine.best_insertion(problem, vehicle, sequence, stop_of[task.id])
@@ -634,6 +623,33 @@ class LastmileRoute(models.Model):
                 for task in groups[visit.stop_id]
             },
         }
+
+    @api.model
+    def _prepare_route_problem(self, company, vehicle, tasks, points, origin, **stop_values):
+        """The engine's problem of one vehicle and located ``tasks`` (orders to one door one
+        visit, see :meth:`_group_visits`; its locked deliveries as those visits), on the
+        company's travel matrix of ``points``. Returns ``(problem, {stop id: tasks}, {task id:
+        stop id})``."""
+        stops, groups = self._group_visits(
+            [
+                (t, t._prepare_routing_stop(points.index([t.latitude, t.longitude]), origin, **stop_values))
+                for t in tasks
+            ]
+        )
+        (vehicle,) = self._lock_visits([vehicle], groups)
+        matrix = company._lastmile_travel_matrix(points.points)
+        problem = engine.Problem(
+            durations=matrix.durations.tolist(),
+            distances=matrix.distances.tolist(),
+            vehicles=[vehicle],
+            stops=stops,
+        )
+        return problem, groups, self._stop_of(groups)
+
+    @api.model
+    def _stop_of(self, groups):
+        """``{task id: stop id}`` of ``{stop id: tasks}``."""
+        return {task.id: stop_id for stop_id, group in groups.items() for task in group}
 
     def _apply_insertion(self, values):
         self.ensure_one()

@@ -88,11 +88,21 @@ class StockPicking(models.Model):
             day += timedelta(days=1)
         return company._lastmile_localize(day, hour_from), company._lastmile_localize(day, hour_to)
 
+    def _lastmile_short_moves(self):
+        """The moves the warehouse has not reserved yet."""
+        self.ensure_one()
+        return self.move_ids.filtered(lambda m: m.state not in ("assigned", "done", "cancel"))
+
+    def _lastmile_is_reserved(self):
+        """Every product is reserved: the goods can leave."""
+        self.ensure_one()
+        return self.state == "assigned" and not self._lastmile_short_moves()
+
     def _lastmile_check_reserved(self):
         """The goods leave only when the warehouse has them all: else a clear refusal."""
         self.ensure_one()
-        short = self.move_ids.filtered(lambda m: m.state not in ("assigned", "done", "cancel"))
-        if self.state != "assigned" or short:
+        if not self._lastmile_is_reserved():
+            short = self._lastmile_short_moves()
             raise UserError(
                 self.env._(
                     "Delivery order %(picking)s is not fully reserved (%(products)s): the warehouse must "

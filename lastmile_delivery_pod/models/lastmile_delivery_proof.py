@@ -82,12 +82,6 @@ class LastmileDeliveryProof(models.Model):
         tz = self.env.context.get("tz") or self.company_id._lastmile_tz().zone
         return format_datetime(self.env, self.captured_at, tz=tz, dt_format="medium")
 
-    def _map_url(self):
-        self.ensure_one()
-        if not self.has_position:
-            return False
-        return f"https://www.openstreetmap.org/?mlat={self.latitude}&mlon={self.longitude}#map=18/{self.latitude}/{self.longitude}"
-
     def _lastmile_report_proofs(self):
         return self.sorted("captured_at")
 
@@ -96,7 +90,7 @@ class LastmileDeliveryProof(models.Model):
         self.ensure_one()
         lines = []
         for task in self.sudo().task_ids:
-            for move in task.picking_id.move_ids.filtered(lambda m: m.state != "cancel"):
+            for move in task._lastmile_delivery_moves():
                 delivered = move.quantity if move.state == "done" else 0.0
                 lines.append((task, move.product_id, delivered, move.product_uom_qty, move.product_uom))
         return lines

@@ -1,8 +1,10 @@
+import base64
 import math
 import re
 from datetime import UTC, datetime, timedelta
 
 from odoo import api, fields, models
+from odoo.addons.lastmile_delivery.services.geo import has_coordinates
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
@@ -176,19 +178,16 @@ class LastmileDeliveryTask(models.Model):
             )
         return super().action_reset()
 
-    def _lastmile_picking_ready(self):
-        """Every product of the delivery order is reserved: the goods can leave."""
-        self.ensure_one()
-        picking = self.picking_id
-        return picking.state == "assigned" and not picking.move_ids.filtered(
-            lambda m: m.state not in ("assigned", "done", "cancel")
-        )
+    def _lastmile_delivery_moves(self):
+        """The moves of these deliveries' orders, cancelled ones left out (read for drivers, who
+        have no stock rights)."""
+        return self.sudo().picking_id.move_ids.filtered(lambda m: m.state != "cancel")
 
     def _prepare_driver_lines(self):
         """What the driver hands over: product, quantity, unit (and the move to report a
         partial delivery against)."""
         self.ensure_one()
-        moves = self.sudo().picking_id.move_ids.filtered(lambda m: m.state != "cancel")
+        moves = self._lastmile_delivery_moves()
         return [
             {
                 "move_id": move.id,
@@ -303,7 +302,7 @@ class LastmileDeliveryTask(models.Model):
             data, _mimetype, _size = self._lastmile_process_image(
                 signature, max_bytes, "PNG", self.env._("Signature")
             )
-            signature = images.base64.b64encode(data)
+            signature = base64.b64encode(data)
         texts = {}
         for name, limit in MAX_TEXT.items():
             text = values.get(name) or ""
@@ -392,8 +391,10 @@ class LastmileDeliveryTask(models.Model):
             }
             raise ValidationError(messages.get(error.code, messages["damaged"])) from error
 
+    @api.model
     def _lastmile_parse_moment(self, value):
-        """The capture's time on the phone, naive UTC; now when the phone sent none."""
+        """A time sent by the phone (ISO 8601, or milliseconds since 1970), naive UTC; now
+        when the phone sent none. Refused when the phone's clock is obviously wrong."""
         now = fields.Datetime.now()
         if value in (None, False, ""):
             return now
@@ -407,18 +408,23 @@ class LastmileDeliveryTask(models.Model):
             else:
                 raise ValueError(value)
         except (ValueError, OverflowError, OSError) as error:
-            raise ValidationError(self.env._("The time of the capture could not be read.")) from error
+            raise ValidationError(self.env._("The time sent by the phone could not be read.")) from error
         if moment > now + CLOCK_SKEW or moment < now - OFFLINE_AGE:
             raise ValidationError(
-                self.env._("The time of the capture is wrong: check the date and time of the phone.")
+                self.env._("The time sent by the phone is wrong: check the date and time of the phone.")
             )
         return min(moment, now)
 
-    def _lastmile_parse_position(self, values):
-        """Latitude, longitude and accuracy as the phone gave them, checked; none is allowed
-        (the phone may refuse to locate), a wrong one is refused."""
+    @api.model
+    def _lastmile_parse_position(self, values, required=False):
+        """Latitude, longitude and accuracy as the phone gave them, checked, as the values of
+        ``has_position``, ``latitude``, ``longitude`` and ``accuracy``. A proof may come without
+        one (the phone may refuse to locate); a ``required`` position must be a real place (not
+        the 0, 0 of a phone without a fix). A wrong one is refused."""
+        if not isinstance(values, dict):
+            raise ValidationError(self.env._("The position of the phone could not be read."))
         lat, lon, accuracy = values.get("latitude"), values.get("longitude"), values.get("accuracy")
-        if lat is None and lon is None:
+        if lat is None and lon is None and not required:
             return {"has_position": False, "latitude": 0.0, "longitude": 0.0, "accuracy": 0.0}
         try:
             lat, lon = float(lat), float(lon)
@@ -426,12 +432,11 @@ class LastmileDeliveryTask(models.Model):
         except (TypeError, ValueError) as error:
             raise ValidationError(self.env._("The position of the phone could not be read.")) from error
         if not (
-            math.isfinite(lat)
-            and math.isfinite(lon)
-            and math.isfinite(accuracy)
+            all(math.isfinite(v) for v in (lat, lon, accuracy))
             and -90 <= lat <= 90
             and -180 <= lon <= 180
             and 0 <= accuracy <= 100_000
+            and (has_coordinates(lat, lon) or not required)
         ):
             raise ValidationError(self.env._("The position of the phone is not a valid position."))
         return {"has_position": True, "latitude": lat, "longitude": lon, "accuracy": accuracy}
@@ -439,7 +444,7 @@ class LastmileDeliveryTask(models.Model):
     def _prepare_delivered_quantities(self, quantities):
         """``{stock.move: quantity}`` from what the phone sent (``{move id: quantity}``): only
         moves of these deliveries, between 0 and the quantity ordered, and not all zero."""
-        moves = self.sudo().picking_id.move_ids.filtered(lambda m: m.state not in ("done", "cancel"))
+        moves = self._lastmile_delivery_moves().filtered(lambda m: m.state != "done")
         if not quantities:
             return {}
         if not isinstance(quantities, dict):
@@ -489,9 +494,9 @@ class LastmileDeliveryTask(models.Model):
             picking = task.sudo().picking_id
             if picking and picking.state not in ("done", "cancel"):
                 picking._lastmile_validate({m: q for m, q in quantities.items() if m.picking_id == picking})
-        values = {"driven_sequence": driven}
-        self.filtered(lambda t: t.state != "delivered")._set_state("delivered", check=False, **values)
-        self.filtered(lambda t: t.driven_sequence != driven).sudo().write(values)
+        # validating a delivery order delivers its task already
+        self.filtered(lambda t: t.state != "delivered")._set_state("delivered", check=False)
+        self.sudo().driven_sequence = driven
         self.filtered(lambda t: not t.date_arrived).sudo().date_arrived = min(proof.captured_at, now)
         self._lastmile_log_proof(proof)
 
@@ -550,28 +555,19 @@ class LastmileDeliveryTask(models.Model):
         day = self._lastmile_next_delivery_day(company, max(self.scheduled_date or today, today))
         shift = timedelta(days=(day - self.scheduled_date).days) if self.scheduled_date else timedelta(days=1)
         picking = self.sudo().picking_id
-        if picking and picking.state not in ("done", "cancel"):
+        if picking and picking.state not in ("done", "cancel"):  # the warehouse sees the new day
             picking.scheduled_date = company._lastmile_localize(day, company.lastmile_delivery_hour_from)
-            values = picking._prepare_lastmile_task_values()
-            values.update(window_start=self.window_start + shift, window_end=self.window_end + shift)
-        else:
-            values = {
-                "company_id": company.id,
-                "partner_id": self.partner_id.id,
-                "partner_shipping_id": self.partner_shipping_id.id,
+        # the same delivery (its order, address, window's hours, load), on the new day
+        (values,) = self.copy_data(
+            {
                 "window_start": self.window_start + shift,
                 "window_end": self.window_end + shift,
-                "service_minutes": self.service_minutes,
-                "priority": self.priority,
-                "instructions": self.instructions,
                 "weight": self.weight,
                 "volume": self.volume,
                 "product_ids": [(6, 0, self.product_ids.ids)],
+                "attempt": self.attempt + 1,
+                "previous_attempt_id": self.id,
             }
-        values.update(
-            attempt=self.attempt + 1,
-            previous_attempt_id=self.id,
-            sale_order_id=self.sale_order_id.id,
         )
         self.flush_recordset(["state"])  # one task under way per delivery order: this one is over
         attempt = self.sudo().create(values)

@@ -1,15 +1,14 @@
-import math
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import quote
 
 from odoo import api, fields, models
 from odoo.addons.lastmile_delivery.models.lastmile_route import _Points, seconds_since
 from odoo.addons.lastmile_delivery.services import routing as engine
 from odoo.addons.lastmile_delivery.services.geo import has_coordinates, point
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from .lastmile_delivery_task import CLOCK_SKEW, OFFLINE_AGE, PROOF_REQUIREMENTS
+from .lastmile_delivery_task import PROOF_REQUIREMENTS
 
 OPEN_STATES = ("assigned", "in_transit")
 # the strictest requirement of a stop's deliveries wins
@@ -22,21 +21,10 @@ class LastmileRoute(models.Model):
     _inherit = "lastmile.route"
 
     date_started = fields.Datetime(string="Started", readonly=True, copy=False)
-    stops_done = fields.Integer(compute="_compute_progress")
-    stops_left = fields.Integer(compute="_compute_progress")
     eta_refreshed_at = fields.Datetime(readonly=True, copy=False)
     eta_refresh_pending = fields.Boolean(readonly=True, copy=False)
     position_ids = fields.One2many("lastmile.driver.position", "route_id", string="Positions", readonly=True)
     proof_ids = fields.One2many("lastmile.delivery.proof", "route_id", string="Proofs", readonly=True)
-
-    @api.depends("task_ids.state", "task_ids.sequence")
-    def _compute_progress(self):
-        for route in self:
-            stops = route._sheet_stop_groups()
-            route.stops_left = sum(1 for stop in stops if set(stop.mapped("state")) & set(OPEN_STATES))
-            route.stops_done = sum(
-                1 for stop in stops if set(stop.mapped("state")) <= {"delivered", "failed"}
-            )
 
     # ------------------------------------------------------------------ who
 
@@ -64,7 +52,7 @@ class LastmileRoute(models.Model):
                 lambda t: (
                     t.sudo().picking_id
                     and t.sudo().picking_id.state not in ("done", "cancel")
-                    and not t.sudo()._lastmile_picking_ready()
+                    and not t.sudo().picking_id._lastmile_is_reserved()
                 )
             )
             if not_ready:
@@ -190,12 +178,15 @@ class LastmileRoute(models.Model):
         left follow from it (computed after the commit, at most every minute). Answers the ETAs
         as they are now."""
         self.ensure_one()
-        self._check_own_route()
+        self.check_access("read")
         if self.driver_id.user_id != self.env.user:
             raise AccessError(self.env._("Only the route's driver sends its position."))
         if self.state != "in_progress":
             raise UserError(self.env._("The route is not in progress: start it first."))
-        lat, lon, accuracy, moment = self._lastmile_parse_position(values)
+        Task = self.env["lastmile.delivery.task"]
+        position = Task._lastmile_parse_position(values, required=True)
+        lat, lon, accuracy = position["latitude"], position["longitude"], position["accuracy"]
+        moment = Task._lastmile_parse_moment(values.get("timestamp"))
         now = fields.Datetime.now()
         self.env["lastmile.driver.position"].sudo().create(
             {
@@ -229,38 +220,6 @@ class LastmileRoute(models.Model):
         tasks = self.task_ids.filtered(lambda t: t.state in OPEN_STATES)
         return {"etas": {task.id: self._format_time(task.eta) if task.eta else "" for task in tasks}}
 
-    def _lastmile_parse_position(self, values):
-        if not isinstance(values, dict):
-            raise ValidationError(self.env._("The position could not be read."))
-        try:
-            lat, lon = float(values["latitude"]), float(values["longitude"])
-            accuracy = float(values.get("accuracy") or 0.0)
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValidationError(self.env._("The position could not be read.")) from error
-        if not (
-            all(math.isfinite(v) for v in (lat, lon, accuracy))
-            and -90 <= lat <= 90
-            and -180 <= lon <= 180
-            and 0 <= accuracy <= 100_000
-            and has_coordinates(lat, lon)
-        ):
-            raise ValidationError(self.env._("The position is not a valid position."))
-        now = fields.Datetime.now()
-        moment = values.get("timestamp")
-        if moment is None:
-            moment = now
-        else:
-            try:
-                moment = datetime.fromtimestamp(float(moment) / 1000, tz=UTC).replace(tzinfo=None)
-            except (TypeError, ValueError, OverflowError, OSError) as error:
-                raise ValidationError(self.env._("The time of the position could not be read.")) from error
-            if moment > now + CLOCK_SKEW or moment < now - OFFLINE_AGE:
-                raise ValidationError(
-                    self.env._("The time of the position is wrong: check the phone's clock.")
-                )
-            moment = min(moment, now)
-        return lat, lon, accuracy, moment
-
     # ------------------------------------------------------------------ live ETAs
 
     @api.model
@@ -289,12 +248,6 @@ class LastmileRoute(models.Model):
                 points = _Points()
                 start = points.index(here)
                 end_point = (driver.end_partner_id or driver.start_partner_id)._lastmile_point()
-                stops, groups = self._group_visits(
-                    [
-                        (t, t._prepare_routing_stop(points.index([t.latitude, t.longitude]), origin))
-                        for t in tasks
-                    ]
-                )
                 now_s = seconds_since(origin, now)
                 vehicle = driver._prepare_routing_vehicle(
                     start,
@@ -304,14 +257,9 @@ class LastmileRoute(models.Model):
                     {driver.id: (1, 0)},
                     fixed_start=True,
                 )
-                matrix = company._lastmile_travel_matrix(points.points)
-                problem = engine.Problem(
-                    durations=matrix.durations.tolist(),
-                    distances=matrix.distances.tolist(),
-                    vehicles=[vehicle],
-                    stops=stops,
+                problem, groups, stop_of = self._prepare_route_problem(
+                    company, vehicle, tasks, points, origin
                 )
-                stop_of = {task.id: stop_id for stop_id, group in groups.items() for task in group}
                 plan = engine.schedule(
                     problem, vehicle, list(dict.fromkeys(stop_of[t.id] for t in tasks)), now_s
                 )

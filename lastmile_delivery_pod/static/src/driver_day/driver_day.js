@@ -38,6 +38,19 @@ async function shrinkPhoto(file) {
     }
 }
 
+/** What the stop screen captures, blank: a new stop starts from nothing. */
+function emptyCapture() {
+    return {
+        mode: "stop", // stop, deliver, fail
+        photos: [],
+        signature: null,
+        recipient: "",
+        note: "",
+        reasonId: null,
+        quantities: {},
+    };
+}
+
 function currentPosition(timeout = 8000) {
     return new Promise((resolve) => {
         if (!navigator.geolocation) {
@@ -69,13 +82,7 @@ export class DriverDay extends Component {
             loading: true,
             data: null,
             stopKey: null, // the stop screen of this stop, else the list
-            mode: "stop", // stop, deliver, fail
-            photos: [],
-            signature: null,
-            recipient: "",
-            note: "",
-            reasonId: null,
-            quantities: {},
+            ...emptyCapture(),
             waiting: [],
             pending: {}, // stop key -> "delivered" / "failed": reported, not yet confirmed
             busy: false,
@@ -276,16 +283,7 @@ export class DriverDay extends Component {
     }
 
     openStop(stop) {
-        Object.assign(this.state, {
-            stopKey: stop.key,
-            mode: "stop",
-            photos: [],
-            signature: null,
-            recipient: "",
-            note: "",
-            reasonId: null,
-            quantities: {},
-        });
+        Object.assign(this.state, { stopKey: stop.key, ...emptyCapture() });
         window.scrollTo(0, 0);
     }
 
