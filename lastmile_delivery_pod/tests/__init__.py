@@ -1,1 +1,1 @@
-from . import test_driver_day, test_images
+from . import test_driver_day, test_images, test_ui

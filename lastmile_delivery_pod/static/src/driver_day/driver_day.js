@@ -86,6 +86,7 @@ export class DriverDay extends Component {
             waiting: [],
             pending: {}, // stop key -> "delivered" / "failed": reported, not yet confirmed
             busy: false,
+            sending: false, // the outbox is being sent
             online: navigator.onLine,
             showDone: false,
         });
@@ -117,11 +118,24 @@ export class DriverDay extends Component {
 
     // ------------------------------------------------------------------ data
 
+    /** Show the day as the server sent it; counted, so that older answers still on their way
+     * are dropped (see load). */
+    showDay(data) {
+        this.loaded = (this.loaded || 0) + 1;
+        this.state.data = data;
+    }
+
     async load() {
+        // answers may come back out of order: only the last one asked for is shown
+        const asked = (this.loading = (this.loading || 0) + 1);
+        const shown = this.loaded;
         try {
             const answer = await postJson("/lastmile/driver/day", {});
+            if (asked !== this.loading || shown !== this.loaded) {
+                return;
+            }
             if (answer.status === 200) {
-                this.state.data = answer.payload;
+                this.showDay(answer.payload);
                 this.state.online = true;
             } else {
                 this.notification.add(answer.payload.error || _t("My Route could not be loaded."), {
@@ -144,7 +158,13 @@ export class DriverDay extends Component {
     }
 
     async flush() {
-        const { sent, refused } = await this.outbox.flush();
+        this.state.sending = true;
+        let sent, refused;
+        try {
+            ({ sent, refused } = await this.outbox.flush());
+        } finally {
+            this.state.sending = false;
+        }
         for (const { item, message } of refused) {
             this.notification.add(`${item.label}: ${message}`, {
                 title: _t("Not recorded"),
@@ -267,7 +287,7 @@ export class DriverDay extends Component {
         try {
             const answer = await postJson("/lastmile/driver/route/start", { route_id: this.route.id });
             if (answer.status === 200) {
-                this.state.data = answer.payload;
+                this.showDay(answer.payload);
                 this.notification.add(_t("Route started: drive safely."), { type: "success" });
                 this.sendPosition();
             } else {

@@ -57,8 +57,10 @@ export class Outbox {
         this.sending = null;
     }
 
+    /** Keep ``item`` (JSON data: reactive proxies of the screen cannot be stored as such). */
     async add(item) {
-        await withStore("readwrite", (store) => store.put({ ...item, userId: this.userId, queuedAt: Date.now() }));
+        const record = JSON.parse(JSON.stringify({ ...item, userId: this.userId, queuedAt: Date.now() }));
+        await withStore("readwrite", (store) => store.put(record));
     }
 
     async list() {

@@ -1,0 +1,99 @@
+from datetime import datetime, time
+
+from odoo import Command, fields
+from odoo.tests import HttpCase, tagged
+
+from .common import PodCase
+
+
+@tagged("post_install", "-at_install")
+class TestDriverDayTour(PodCase, HttpCase):
+    """A driver runs her route on a phone (390×844, touch): My Route in the browser, as the
+    driver herself, against the real endpoints."""
+
+    browser_size = "390x844"
+    touch_enabled = True
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # the tour runs now, whatever the day and hour: shifts and windows cover the whole day
+        cls.calendar.attendance_ids = [
+            Command.clear(),
+            *[
+                Command.create({"name": f"Day {d}", "dayofweek": str(d), "hour_from": 0, "hour_to": 23.99})
+                for d in range(7)
+            ],
+        ]
+        cls.company.write({"lastmile_delivery_hour_from": 0.0, "lastmile_delivery_hour_to": 24.0})
+        cls.driver_user.tz = "UTC"
+
+    def _day_of_orders(self):
+        """Today's route of Ana, in a known order: 1 Sam (photo and signature), 2 Gina (two
+        orders, one stop), 3 Olga, 4 Fred."""
+        today = fields.Date.context_today(self.env.user)
+        start, end = datetime.combine(today, time(0, 0)), datetime.combine(today, time(23, 59))
+        people = {
+            name: self._create_customer(name, point)
+            for name, point in (
+                ("Sam Single", (50.8503, 4.3517)),
+                ("Gina Grouped", (50.8420, 4.3600)),
+                ("Olga Offline", (50.8357, 4.3365)),
+                ("Fred Failed", (50.8600, 4.3400)),
+            )
+        }
+        people["Sam Single"].lastmile_proof_required = "both"
+        orders = {name: self._create_order(partner=partner, qty=2) for name, partner in people.items()}
+        gina = people["Gina Grouped"]
+        orders["Gina Grouped"] |= self._create_order(partner=gina, product=self.second_product)
+        tasks = {name: order.lastmile_task_ids for name, order in orders.items()}
+        every = self.env["lastmile.delivery.task"].union(*tasks.values())
+        every.write({"window_start": start, "window_end": end, "driver_id": self.driver.id})
+        self.env["lastmile.route"].plan_routes(today, time_limit=1)
+        self.assertEqual(len(every.route_id), 1, "one route for Ana today")
+        for number, name in enumerate(tasks, 1):
+            tasks[name].sequence = number
+        return orders, tasks
+
+    def test_driver_runs_her_route(self):
+        orders, tasks = self._day_of_orders()
+        route = tasks["Sam Single"].route_id
+
+        self.start_tour("/odoo", "lastmile_driver_day", login=self.driver_user.login)
+
+        self.assertTrue(route.date_started)
+        self.assertEqual(route.state, "done", "every stop is reported")
+        # photo and signature, by the driver, with the phone's position
+        proof = tasks["Sam Single"].proof_ids
+        self.assertEqual(len(proof), 1)
+        self.assertEqual(proof.kind, "delivered")
+        self.assertEqual(proof.driver_id, self.driver)
+        self.assertEqual(len(proof.photo_ids), 1)
+        self.assertTrue(proof.signature)
+        self.assertEqual(proof.recipient_name, "Sam")
+        self.assertAlmostEqual(proof.latitude, 50.8504, places=4)
+        self.assertEqual(orders["Sam Single"].picking_ids.state, "done")
+        # two orders, one stop, one proof
+        grouped = tasks["Gina Grouped"]
+        self.assertEqual(len(grouped), 2)
+        self.assertEqual(set(grouped.mapped("state")), {"delivered"})
+        self.assertEqual(len(grouped.proof_ids), 1)
+        self.assertEqual(grouped.proof_ids.task_ids, grouped)
+        self.assertEqual(set(orders["Gina Grouped"].picking_ids.mapped("state")), {"done"})
+        # done out of order with a photo: a new attempt tomorrow, the goods still in stock
+        failed = tasks["Fred Failed"]
+        self.assertEqual(failed.state, "failed")
+        not_home = self.env.ref("lastmile_delivery_pod.failure_reason_not_home")
+        self.assertEqual(failed.failure_reason_id, not_home)
+        self.assertEqual(len(failed.proof_ids.photo_ids), 1)
+        self.assertEqual(failed.next_attempt_ids.attempt, 2)
+        self.assertEqual(failed.driven_sequence, 3, "the order actually driven is kept")
+        # captured offline, then an answer lost on the way back, then sent again: one proof
+        offline = tasks["Olga Offline"]
+        self.assertEqual(offline.state, "delivered")
+        self.assertEqual(offline.driven_sequence, 4)
+        proofs = self.env["lastmile.delivery.proof"].search([("task_ids", "in", offline.ids)])
+        self.assertEqual(len(proofs), 1, "a capture sent three times is one proof")
+        self.assertEqual(proofs.recipient_name, "Olga")
+        self.assertEqual(orders["Olga Offline"].picking_ids.state, "done")
+        self.assertEqual(route.stop_count, 4)
