@@ -21,6 +21,19 @@ class ResPartner(models.Model):
         groups="base.group_user",
         help="The geocoder's work on this address, when a price per km needed it.",
     )
+    # what a driver may read of the address book (see res_partner_rule_lastmile_driver)
+    lastmile_task_ids = fields.One2many(
+        "lastmile.delivery.task", "partner_shipping_id", string="Deliveries Here", groups="base.group_user"
+    )
+    lastmile_customer_task_ids = fields.One2many(
+        "lastmile.delivery.task", "partner_id", string="Deliveries Ordered", groups="base.group_user"
+    )
+    lastmile_start_driver_ids = fields.One2many(
+        "lastmile.driver", "start_partner_id", string="Drivers Starting Here", groups="base.group_user"
+    )
+    lastmile_end_driver_ids = fields.One2many(
+        "lastmile.driver", "end_partner_id", string="Drivers Ending Here", groups="base.group_user"
+    )
     lastmile_instructions = fields.Text(
         string="Delivery Instructions", help="Shown to the driver, e.g. “ring twice, 3rd floor, no lift”."
     )

@@ -125,3 +125,57 @@ class TestTaskAccess(LastmileCase):
             self.env["lastmile.dispatch.rule"].with_user(self.dispatcher_user).create(values)
         rule = self.env["lastmile.dispatch.rule"].with_user(self.manager_user).create(values)
         self.assertTrue(rule.with_user(self.dispatcher_user).read(["name"]))
+
+    def test_driver_reads_only_the_customers_of_own_deliveries(self):
+        """The address book is not a driver's: they read the people of the company, their
+        depot and the customers (and their companies) of their own deliveries, nothing else."""
+        company_of_carla = self._create_customer("Carla's Office", is_company=True)
+        self.customer.parent_id = company_of_carla
+        orderer = self._create_customer("Olivia (orders for Carla)")
+        mine = self._create_task(partner_shipping_id=self.customer.id, partner_id=orderer.id)
+        mine.driver_id = self.driver
+        stranger = self._create_customer("Stranger")
+        bruno_customer = self._create_customer("Bruno's customer")
+        self._create_task(partner=bruno_customer, driver_id=self.other_driver.id)
+        depot = self._create_customer("Depot North")
+        self.driver.start_partner_id = depot
+
+        Partner = self.env["res.partner"].with_user(self.driver_user)
+        visible = Partner.search([("id", "in", (stranger | bruno_customer | self.customer).ids)])
+        self.assertEqual(visible, self.customer)
+        for partner in (stranger, bruno_customer):
+            with self.assertRaises(AccessError):
+                partner.with_user(self.driver_user).read(["name", "phone"])
+        # what My Route and the task's chatter show
+        readable = self.customer | company_of_carla | orderer | depot
+        readable |= self.dispatcher_user.partner_id | self.company.partner_id
+        rows = readable.with_user(self.driver_user).read(["display_name"])  # AccessError if one is hidden
+        self.assertEqual({row["id"] for row in rows}, set(readable.ids))
+        self.assertEqual(
+            mine.with_user(self.driver_user).partner_shipping_id.display_name, "Carla's Office, Carla"
+        )
+        # a delivery handed to another driver takes its customer with it
+        mine.driver_id = self.other_driver
+        with self.assertRaises(AccessError):
+            orderer.with_user(self.driver_user).read(["name"])
+
+    def test_roles_that_work_with_contacts_keep_them_when_driving(self):
+        """Rules of a user's groups add up: a salesperson or a stock clerk who also drives, and
+        dispatchers, still see every contact; users without Last Mile rights are unaffected."""
+        stranger = self._create_customer("Stranger")
+        driving_seller = new_test_user(
+            self.env,
+            "lm_driving_seller",
+            groups="lastmile_delivery.group_lastmile_driver,sales_team.group_sale_salesman",
+        )
+        driving_clerk = new_test_user(
+            self.env,
+            "lm_driving_clerk",
+            groups="lastmile_delivery.group_lastmile_driver,stock.group_stock_user",
+        )
+        employee = new_test_user(self.env, "lm_employee", groups="base.group_user")
+        for user in (driving_seller, driving_clerk, self.dispatcher_user, self.manager_user, employee):
+            with self.subTest(user=user.login):
+                self.assertEqual(
+                    self.env["res.partner"].with_user(user).search([("id", "=", stranger.id)]), stranger
+                )
