@@ -40,7 +40,8 @@ class DriverDayController(http.Controller):
         if length is None or length > limit:
             raise _Refusal(413, request.env._("The photos are too large to send together."))
         try:
-            body = json.loads(request.httprequest.get_data(cache=False) or b"{}")
+            # kept (cache): Odoo serves the request again after a concurrent update
+            body = json.loads(request.httprequest.get_data() or b"{}")
         except ValueError as error:
             raise _Refusal(400, request.env._("The request could not be read.")) from error
         if not isinstance(body, dict):
