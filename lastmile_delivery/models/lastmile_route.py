@@ -2,8 +2,9 @@ import dataclasses
 import logging
 from datetime import timedelta
 
+import pytz
+
 from odoo import api, fields, models
-from odoo.tools import format_datetime
 
 from ..services import routing as engine
 from ..services.geo import has_coordinates, point
@@ -705,5 +706,11 @@ class LastmileRoute(models.Model):
                 groups.append(task)
         return groups
 
+    def _time_formatter(self):
+        """A function writing a UTC datetime as HH:MM in the shop's time zone (the zone is
+        looked up once: the phone's screens format a time per stop)."""
+        tz = self.company_id._lastmile_tz()
+        return lambda moment: pytz.utc.localize(moment).astimezone(tz).strftime("%H:%M")
+
     def _format_time(self, moment):
-        return format_datetime(self.env, moment, tz=self.company_id._lastmile_tz().zone, dt_format="HH:mm")
+        return self._time_formatter()(moment)

@@ -144,7 +144,8 @@ class ResCompany(models.Model):
     def _lastmile_tz(self):
         """Time zone of the shop's delivery hours: its address's, else its working calendar's."""
         self.ensure_one()
-        name = self.partner_id.tz or self.resource_calendar_id.tz or "UTC"
+        company = self.sudo()  # the shop's time zone is no secret (drivers read few contacts)
+        name = company.partner_id.tz or company.resource_calendar_id.tz or "UTC"
         return pytz.timezone(name)
 
     def _lastmile_localize(self, day, hours=0.0):

@@ -1,3 +1,5 @@
+import base64
+import uuid
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -6,7 +8,7 @@ from odoo.addons.lastmile_delivery.models.lastmile_route import _Points, seconds
 from odoo.addons.lastmile_delivery.services import routing as engine
 from odoo.addons.lastmile_delivery.services.geo import has_coordinates, point
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, file_open
 
 from .lastmile_delivery_task import PROOF_REQUIREMENTS
 
@@ -103,11 +105,25 @@ class LastmileRoute(models.Model):
             data.update(route._prepare_driver_day())
         return data
 
+    def _driver_day_groups(self):
+        """The stops of the route sheet, where deliveries reported together (one proof) are one
+        stop again: failed deliveries lose their stop number, not their door."""
+        groups, by_proof = [], {}
+        for group in self._sheet_stop_groups():
+            proof = group.proof_id
+            if len(proof) == 1 and proof in by_proof:
+                groups[by_proof[proof]] |= group
+                continue
+            if len(proof) == 1:
+                by_proof[proof] = len(groups)
+            groups.append(group)
+        return groups
+
     def _prepare_driver_day(self):
         self.ensure_one()
-        fmt = self._format_time
+        fmt = self._time_formatter()
         stops = []
-        for group in self._sheet_stop_groups():
+        for group in self._driver_day_groups():
             first = group[0]
             states = set(group.mapped("state"))
             done = states <= {"delivered", "failed", "cancelled"}
@@ -218,7 +234,8 @@ class LastmileRoute(models.Model):
             self.sudo().eta_refresh_pending = True
             self.env.ref("lastmile_delivery_pod.ir_cron_refresh_etas").sudo()._trigger()
         tasks = self.task_ids.filtered(lambda t: t.state in OPEN_STATES)
-        return {"etas": {task.id: self._format_time(task.eta) if task.eta else "" for task in tasks}}
+        fmt = self._time_formatter()
+        return {"etas": {task.id: fmt(task.eta) if task.eta else "" for task in tasks}}
 
     # ------------------------------------------------------------------ live ETAs
 
@@ -268,3 +285,59 @@ class LastmileRoute(models.Model):
                     groups[visit.stop_id].filtered(lambda t, eta=eta: t.eta != eta).sudo().write({"eta": eta})
                 values["end_time"] = origin + timedelta(seconds=plan.end_time)
             route.sudo().write(values)
+
+    # ------------------------------------------------------------------ demo
+
+    @api.model
+    def _lastmile_demo_drive(self, driver_id, delivered, failure_reason_id=False, signature=True):
+        """Demo data: the phone of the driver ``driver_id`` runs the start of today's route
+        through the driver's own actions: start the route, deliver the first ``delivered``
+        stops (a photo at the door, and the customer's signature when ``signature``), then
+        report the next one failed for ``failure_reason_id`` (with a photo when the reason
+        needs one), and send the driver's position."""
+        driver = self.env["lastmile.driver"].browse(driver_id)
+        user = driver.user_id
+        day = driver.company_id._lastmile_date_of(fields.Datetime.now())
+        route = self.search(
+            [("driver_id", "=", driver.id), ("date", "=", day), ("state", "=", "planned")], limit=1
+        )
+        if not route or not user:
+            return
+        route = route.with_user(user)
+        route.action_start_route()
+
+        def picture(name):
+            with file_open(f"lastmile_delivery_pod/demo/{name}", "rb") as file:
+                return base64.b64encode(file.read()).decode()
+
+        reason = self.env["lastmile.failure.reason"].browse(failure_reason_id)
+        stops = route._sheet_stop_groups()[: delivered + bool(reason)]
+        now = fields.Datetime.now()
+        # the phone reported these stops over the last hour, one every ten minutes
+        route.sudo().date_started = now - timedelta(minutes=10 * (len(stops) + 1))
+        for index, tasks in enumerate(stops):
+            first = tasks[0]
+            failed = index >= delivered
+            values = {
+                "key": uuid.uuid4().hex,
+                "kind": "failed" if failed else "delivered",
+                "captured_at": (now - timedelta(minutes=10 * (len(stops) - index))).isoformat() + "Z",
+                "latitude": first.latitude + 0.00004,
+                "longitude": first.longitude - 0.00003,
+                "accuracy": 8.0 + 3 * index,
+                "photos": [picture("proof_door_closed.jpg" if failed else "proof_door_parcel.jpg")],
+            }
+            if failed:
+                values["failure_reason_id"] = reason.id
+                values["note"] = self.env._("Rang twice and called, no answer.")
+            else:
+                customer = first.partner_shipping_id.name or ""
+                values["recipient_name"] = customer.split(" ")[0]
+                if signature:
+                    values["signature"] = picture("proof_signature.png")
+            tasks.with_user(user).action_submit_proof(values)
+        if stops:
+            last = stops[-1][0]
+            route.action_post_position(
+                {"latitude": last.latitude + 0.002, "longitude": last.longitude + 0.001, "accuracy": 15.0}
+            )

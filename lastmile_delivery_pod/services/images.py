@@ -10,6 +10,7 @@ transparency and their thin strokes).
 import base64
 import binascii
 import io
+import math
 import warnings
 
 from PIL import Image, ImageOps, WebPImagePlugin  # noqa: F401 (Odoo preloads only a few formats)
@@ -67,6 +68,11 @@ def process(raw, max_bytes=DEFAULT_MAX_BYTES, output="JPEG", max_side=MAX_SIDE):
                 raise ImageRejected("damaged")
             probe.verify()  # a corrupt file fails here…
             image = Image.open(io.BytesIO(raw))
+            if kind == "JPEG" and max(image.size) > max_side:
+                # decode at the smallest JPEG scale still above the size kept: several times
+                # faster for a phone's 12-megapixel photo, and every byte is still decoded
+                scale = max_side / max(image.size)
+                image.draft(None, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
             image.load()  # …or here, when its pixels are decoded
     except ImageRejected:
         raise

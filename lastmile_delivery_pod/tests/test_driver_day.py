@@ -151,6 +151,19 @@ class TestDriverDay(PodCase):
         self.assertEqual(len(set(tasks.mapped("driven_sequence"))), 1)
         self.assertEqual(sorted(tasks.proof_id.photo_ids.mapped("res_id")), sorted(tasks.ids))
 
+    def test_a_grouped_stop_that_failed_stays_one_stop(self):
+        """Failed deliveries lose their stop number; My Route still shows one stop done."""
+        _orders, tasks = self._planned_orders([self.near, self.near, self.midi])
+        grouped = tasks.filtered(lambda t: t.partner_shipping_id == self.near)
+        self.start(tasks)
+        self.as_driver(grouped).action_submit_proof(
+            self.proof(kind="failed", photos=0, signature=False, failure_reason_id=self.refused.id)
+        )
+        day = self.as_driver(self.env["lastmile.route"]).get_driver_day()
+        done = [stop for stop in day["stops"] if stop["done"]]
+        self.assertEqual([sorted(stop["task_ids"]) for stop in done], [sorted(grouped.ids)])
+        self.assertEqual((day["route"]["stops_done"], day["route"]["stops_left"]), (1, 1))
+
     def test_deliveries_of_two_doors_are_not_one_stop(self):
         _orders, tasks = self._planned_orders([self.near, self.midi])
         self.start(tasks)
