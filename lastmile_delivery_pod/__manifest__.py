@@ -23,7 +23,7 @@
         "views/stock_picking_views.xml",
         "views/lastmile_menus.xml",
     ],
-    "demo": [],
+    "demo": ["demo/lastmile_pod_demo.xml"],
     "assets": {
         "web.assets_backend": [
             "lastmile_delivery_pod/static/src/**/*",
