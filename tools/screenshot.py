@@ -144,6 +144,14 @@ def main() -> None:
         help="CSS selector to wait for before the shot",
     )
     parser.add_argument("--wait", type=float, default=1.5, help="seconds of network silence to wait for")
+    parser.add_argument(
+        "--click",
+        action="append",
+        default=[],
+        metavar="SELECTOR",
+        help="tap the first element matching SELECTOR before the shot (repeat to tap several in turn)",
+    )
+    parser.add_argument("--scale", type=float, help="device pixel ratio (default: that of the size)")
     args = parser.parse_args()
 
     chrome = Chrome()
@@ -154,7 +162,7 @@ def main() -> None:
             "Emulation.setDeviceMetricsOverride",
             width=width,
             height=height,
-            deviceScaleFactor=scale,
+            deviceScaleFactor=args.scale or scale,
             mobile=mobile,
         )
         if mobile:
@@ -174,6 +182,11 @@ def main() -> None:
         chrome.call("Page.navigate", url=args.url + args.path)
         chrome.wait_selector(args.selector)
         chrome.wait_idle(args.wait)
+        for selector in args.click:
+            chrome.wait_selector(selector)
+            tap = f"document.querySelector({json.dumps(selector)}).click()"
+            chrome.call("Runtime.evaluate", expression=tap)
+            chrome.wait_idle(args.wait)
         params = {"format": "png"}
         if args.full_page:
             metrics = chrome.call("Page.getLayoutMetrics")

@@ -231,6 +231,11 @@ export class DriverDay extends Component {
         );
     }
 
+    /** The reasons the deliveries of a stop failed for, each once. */
+    failureReasons(stop) {
+        return [...new Set(stop.deliveries.map((delivery) => delivery.failure_reason).filter(Boolean))];
+    }
+
     proofLabel(stop) {
         return (
             {
