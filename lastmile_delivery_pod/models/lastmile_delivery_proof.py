@@ -62,6 +62,10 @@ class LastmileDeliveryProof(models.Model):
     )
     photo_count = fields.Integer(compute="_compute_photo_count")
     failure_reason_id = fields.Many2one("lastmile.failure.reason", string="Reason", readonly=True)
+    delivered_quantities = fields.Json(
+        readonly=True,
+        help="What the driver handed over where it differs from the order: {move id: quantity}.",
+    )
     reopen_reason = fields.Char(readonly=True)
 
     _key_uniq = models.Constraint("UNIQUE(driver_id, key)", "This capture was already received.")

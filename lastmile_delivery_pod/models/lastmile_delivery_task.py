@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from odoo import api, fields, models
 from odoo.addons.lastmile_delivery.services.geo import has_coordinates
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
 from ..services import images
@@ -67,6 +68,15 @@ class LastmileDeliveryTask(models.Model):
         readonly=True,
         copy=False,
         help="Position in the order the driver actually drove.",
+    )
+    stock_pending = fields.Selection(
+        [("validate", "Delivery order to validate"), ("return", "Delivery order to cancel")],
+        string="Warehouse Update",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="What the driver's report asks of the warehouse, done by a scheduled action seconds "
+        "after the report (the driver does not wait for the stock).",
     )
 
     @api.depends("proof_ids.active")
@@ -487,18 +497,15 @@ class LastmileDeliveryTask(models.Model):
         return max(done.mapped("driven_sequence") or [0]) + 1
 
     def _lastmile_deliver_with_proof(self, proof, quantities, driven):
-        """Validate the delivery orders (the quantities delivered; the rest as a backorder) and
-        mark the stop delivered."""
+        """Mark the stop delivered; its delivery orders are validated right after, with the
+        quantities handed over (the rest as a backorder), see :meth:`_cron_lastmile_stock`."""
         now = fields.Datetime.now()
-        for task in self:
-            picking = task.sudo().picking_id
-            if picking and picking.state not in ("done", "cancel"):
-                picking._lastmile_validate({m: q for m, q in quantities.items() if m.picking_id == picking})
-        # validating a delivery order delivers its task already
+        proof.sudo().delivered_quantities = {str(move.id): qty for move, qty in quantities.items()}
         self.filtered(lambda t: t.state != "delivered")._set_state("delivered", check=False)
         self.sudo().driven_sequence = driven
         self.filtered(lambda t: not t.date_arrived).sudo().date_arrived = min(proof.captured_at, now)
         self._lastmile_log_proof(proof)
+        self._lastmile_queue_stock("validate")
 
     def _lastmile_fail_with_proof(self, proof, driven):
         """Mark the stop failed with its reason, then what the reason says: the next attempt
@@ -510,7 +517,71 @@ class LastmileDeliveryTask(models.Model):
             for task in self:
                 task._lastmile_create_next_attempt()
         else:
+            self._lastmile_queue_stock("return")
+
+    # ------------------------------------------------------------------ the warehouse side
+
+    def _lastmile_queue_stock(self, what):
+        """Ask the warehouse side of a report (``validate`` or ``return``) of the open delivery
+        orders of these deliveries, after the commit: many stops of the same product reported
+        at once would otherwise wait on each other's stock rows, and the driver with them."""
+        todo = self.filtered(
+            lambda t: t.sudo().picking_id and t.sudo().picking_id.state not in ("done", "cancel")
+        )
+        if todo:
+            todo.sudo().stock_pending = what
+            self.env.ref("lastmile_delivery_pod.ir_cron_lastmile_stock").sudo()._trigger()
+
+    @api.model
+    def _cron_lastmile_stock(self, batch=50):
+        """Validate the delivery orders of delivered stops, cancel those of returned ones, one
+        delivery at a time, each committed. A concurrent update of the same stock waits for
+        the next round, seconds later; a delivery order the warehouse must look at (not
+        reserved any more, lots to choose…) is left as it is, with a note and an activity."""
+        pending = [("stock_pending", "!=", False)]
+        Cron = self.env["ir.cron"]
+        for task in self.sudo().search(pending, limit=batch, order="id"):
+            try:
+                with self.env.cr.savepoint():
+                    task._lastmile_apply_stock()
+            except (UserError, ValidationError) as error:
+                task._lastmile_stock_failed(error)
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                self.env.ref("lastmile_delivery_pod.ir_cron_lastmile_stock")._trigger(
+                    fields.Datetime.now() + timedelta(seconds=10)
+                )
+                break
+            Cron._commit_progress(1, remaining=self.sudo().search_count(pending))
+        Cron._commit_progress(remaining=0)
+
+    def _lastmile_apply_stock(self):
+        self.ensure_one()
+        what, self.stock_pending = self.stock_pending, False
+        picking = self.picking_id
+        if not picking or picking.state in ("done", "cancel"):
+            return
+        if what == "return":
             self._lastmile_return_goods()
+            return
+        handed = {int(move_id): qty for move_id, qty in (self.proof_id.delivered_quantities or {}).items()}
+        picking._lastmile_validate({move: handed[move.id] for move in picking.move_ids if move.id in handed})
+
+    def _lastmile_stock_failed(self, error):
+        self.stock_pending = False
+        picking = self.picking_id
+        message = self.env._(
+            "Delivery order %(picking)s could not be updated after the driver's report: %(error)s",
+            picking=picking.name,
+            error=error,
+        )
+        self._message_log(body=message)
+        responsible = picking.user_id or self.sale_order_id.user_id or self.create_uid
+        self.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=self.env._("Update the delivery order"),
+            note=message,
+            user_id=responsible.id,
+        )
 
     def _lastmile_log_proof(self, proof):
         if proof.kind == "delivered":
@@ -657,7 +728,12 @@ class LastmileDeliveryTask(models.Model):
         proof = self.proof_id
         proof.sudo().write({"active": False, "reopen_reason": reason})
         self._set_state(
-            "in_transit", check=False, date_delivered=False, failure_reason_id=False, driven_sequence=0
+            "in_transit",
+            check=False,
+            date_delivered=False,
+            failure_reason_id=False,
+            driven_sequence=0,
+            stock_pending=False,  # what the report asked of the warehouse and is not done yet
         )
         self.message_post(
             body=self.env._(

@@ -1,6 +1,7 @@
 import base64
 import io
 import uuid
+from unittest.mock import patch
 
 from PIL import Image
 
@@ -47,6 +48,12 @@ class PodCase(LastmileCase):
         self.env["lastmile.route"].plan_routes(DAY, time_limit=1)
         self.assertTrue(all(tasks.mapped("route_id")), "every delivery is planned")
         return orders, tasks
+
+    def run_stock_queue(self):
+        """What the scheduled action does seconds after the drivers' reports: their delivery
+        orders validated or cancelled (its commits become no-ops inside the test)."""
+        with patch.object(self.env.cr, "commit"):
+            self.env["lastmile.delivery.task"]._cron_lastmile_stock()
 
     def as_driver(self, records, user=None):
         return records.with_user(user or self.driver_user)

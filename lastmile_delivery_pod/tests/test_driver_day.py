@@ -1,6 +1,7 @@
 from datetime import datetime
 from unittest.mock import patch
 
+import psycopg2
 from freezegun import freeze_time
 
 from odoo.addons.lastmile_delivery.tests.common import ATOMIUM, MIDI, NEAR
@@ -109,12 +110,48 @@ class TestDriverDay(PodCase):
         self.assertTrue(proof.has_position and proof.signature)
         self.assertEqual(proof.photo_ids.res_model, "lastmile.delivery.task")
         self.assertEqual(proof.photo_ids.res_id, tasks.id)
-        self.assertEqual(tasks.picking_id.state, "done")
-        self.assertEqual(tasks.picking_id.move_ids.quantity, 2)
-        self.assertEqual(orders.delivery_status, "full")
         self.assertEqual(tasks.driven_sequence, 1)
         self.assertTrue(tasks.date_arrived)
         self.assertIn("Delivered by Ana", tasks.message_ids[0].body)
+        # the driver does not wait for the stock: the delivery order is validated right after
+        self.assertEqual((tasks.stock_pending, tasks.picking_id.state), ("validate", "assigned"))
+        self.run_stock_queue()
+        self.assertFalse(tasks.stock_pending)
+        self.assertEqual(tasks.picking_id.state, "done")
+        self.assertEqual(tasks.picking_id.move_ids.quantity, 2)
+        self.assertEqual(orders.delivery_status, "full")
+        self.assertEqual(tasks.state, "delivered")
+
+    def test_a_delivery_order_the_warehouse_must_see_to_keeps_the_proof(self):
+        """The stock side fails after the report (someone unreserved the goods meanwhile): the
+        delivery stays delivered with its proof; the delivery order waits, with a note and an
+        activity for the salesperson of the order."""
+        orders, tasks = self._planned_orders([self.near])
+        orders.user_id = self.salesperson
+        self.start(tasks)
+        self.as_driver(tasks).action_submit_proof(self.proof())
+        tasks.picking_id.do_unreserve()
+        self.run_stock_queue()
+        self.assertEqual((tasks.state, tasks.stock_pending), ("delivered", False))
+        self.assertEqual(tasks.picking_id.state, "confirmed")
+        self.assertTrue(tasks.proof_id)
+        self.assertIn("could not be updated after the driver's report", tasks.message_ids[0].body)
+        self.assertEqual(tasks.activity_ids.user_id, self.salesperson)
+
+    def test_a_concurrent_stock_update_is_tried_again(self):
+        _orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        self.as_driver(tasks).action_submit_proof(self.proof())
+        Task = type(self.env["lastmile.delivery.task"])
+        cron = self.env.ref("lastmile_delivery_pod.ir_cron_lastmile_stock")
+        busy = psycopg2.errors.SerializationFailure("could not serialize access due to concurrent update")
+        with patch.object(Task, "_lastmile_apply_stock", side_effect=busy):
+            self.run_stock_queue()
+        self.assertEqual((tasks.stock_pending, tasks.picking_id.state), ("validate", "assigned"))
+        later = self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id)])
+        self.assertTrue(later.filtered(lambda t: t.call_at > datetime(2026, 11, 18, 9)), "tried again soon")
+        self.run_stock_queue()
+        self.assertEqual((tasks.stock_pending, tasks.picking_id.state), (False, "done"))
 
     def test_partial_delivery_creates_the_backorder(self):
         orders, tasks = self._planned_orders([self.near], qty=3)
@@ -122,6 +159,8 @@ class TestDriverDay(PodCase):
         move = tasks.picking_id.move_ids
         self.as_driver(tasks).action_submit_proof(self.proof(quantities={str(move.id): 1}))
         self.assertEqual(tasks.state, "delivered")
+        self.assertEqual(tasks.proof_id.delivered_quantities, {str(move.id): 1.0})
+        self.run_stock_queue()
         self.assertEqual(move.quantity, 1)
         backorder = tasks.picking_id.backorder_ids
         self.assertEqual(backorder.move_ids.product_uom_qty, 2)
@@ -145,6 +184,7 @@ class TestDriverDay(PodCase):
         orders, tasks = self._planned_orders([self.near, self.near])
         self.start(tasks)
         self.as_driver(tasks).action_submit_proof(self.proof(photos=1))
+        self.run_stock_queue()
         self.assertEqual(set(tasks.mapped("state")), {"delivered"})
         self.assertEqual(len(tasks.proof_ids), 1)
         self.assertEqual(set(tasks.picking_id.mapped("state")), {"done"})
@@ -280,6 +320,7 @@ class TestDriverDay(PodCase):
             self.env["lastmile.route"].plan_routes("2026-11-20", time_limit=1)
             self.as_driver(retry.route_id).action_start_route()
             self.as_driver(retry).action_submit_proof(self.proof(captured_at=None))
+            self.run_stock_queue()
         self.assertEqual(retry.state, "delivered")
         self.assertEqual(orders.delivery_status, "full")
 
@@ -298,6 +339,8 @@ class TestDriverDay(PodCase):
             )
         )
         self.assertEqual((tasks.state, tasks.failure_reason_id), ("failed", self.refused))
+        self.assertEqual(tasks.stock_pending, "return")
+        self.run_stock_queue()
         self.assertFalse(tasks.next_attempt_ids)
         self.assertEqual(tasks.picking_id.state, "cancel")
         self.assertEqual(

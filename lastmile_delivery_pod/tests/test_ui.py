@@ -60,6 +60,7 @@ class TestDriverDayTour(PodCase, HttpCase):
         route = tasks["Sam Single"].route_id
 
         self.start_tour("/odoo", "lastmile_driver_day", login=self.driver_user.login)
+        self.run_stock_queue()  # what the scheduled action does right after the reports
 
         self.assertTrue(route.date_started)
         self.assertEqual(route.state, "done", "every stop is reported")
