@@ -11,6 +11,7 @@ from . import (
     res_company,
     res_config_settings,
     res_partner,
+    res_users,
     sale_order,
     stock_move,
     stock_picking,

@@ -160,8 +160,8 @@ class TestTaskAccess(LastmileCase):
             orderer.with_user(self.driver_user).read(["name"])
 
     def test_roles_that_work_with_contacts_keep_them_when_driving(self):
-        """Rules of a user's groups add up: a salesperson or a stock clerk who also drives, and
-        dispatchers, still see every contact; users without Last Mile rights are unaffected."""
+        """A driver who also holds a role of another application (sales, stock, contacts…) and
+        dispatchers still see every contact; users without Last Mile rights are unaffected."""
         stranger = self._create_customer("Stranger")
         driving_seller = new_test_user(
             self.env,
@@ -173,8 +173,20 @@ class TestTaskAccess(LastmileCase):
             "lm_driving_clerk",
             groups="lastmile_delivery.group_lastmile_driver,stock.group_stock_user",
         )
+        driving_contact_manager = new_test_user(
+            self.env,
+            "lm_driving_contacts",
+            groups="lastmile_delivery.group_lastmile_driver,base.group_partner_manager",
+        )
         employee = new_test_user(self.env, "lm_employee", groups="base.group_user")
-        for user in (driving_seller, driving_clerk, self.dispatcher_user, self.manager_user, employee):
+        for user in (
+            driving_seller,
+            driving_clerk,
+            driving_contact_manager,
+            self.dispatcher_user,
+            self.manager_user,
+            employee,
+        ):
             with self.subTest(user=user.login):
                 self.assertEqual(
                     self.env["res.partner"].with_user(user).search([("id", "=", stranger.id)]), stranger

@@ -14,3 +14,15 @@ def notification_action(message, kind="info", sticky=False, next_action=None):
             "next": next_action or {"type": "ir.actions.act_window_close"},
         },
     }
+
+
+# what a caller may choose of the context of the workflow's actions
+TRUSTED_CONTEXT_KEYS = ("lang", "tz", "allowed_company_ids")
+
+
+def trusted(records):
+    """``records`` with only the context keys a user may choose (language, time zone, active
+    companies): whatever else an RPC caller sends in the context (``default_*`` values,
+    ``skip_*`` or ``tracking_disable`` flags) does not reach what the action does."""
+    context = {key: value for key, value in records.env.context.items() if key in TRUSTED_CONTEXT_KEYS}
+    return records.with_env(records.env(context=context))

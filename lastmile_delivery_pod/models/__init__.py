@@ -1,5 +1,6 @@
 from . import (
     delivery_carrier,
+    ir_attachment,
     lastmile_delivery_proof,
     lastmile_delivery_task,
     lastmile_driver,

@@ -87,6 +87,7 @@ class LastmileDeliveryProof(models.Model):
         return format_datetime(self.env, self.captured_at, tz=tz, dt_format="medium")
 
     def _lastmile_report_proofs(self):
+        self.check_access("read")
         return self.sorted("captured_at")
 
     def _report_lines(self):

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from odoo import api, fields, models
 from odoo.addons.lastmile_delivery.services.geo import has_coordinates
+from odoo.addons.lastmile_delivery.tools import trusted
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
@@ -147,6 +148,7 @@ class LastmileDeliveryTask(models.Model):
 
     def action_arrive(self):
         """The driver is at the door (the time is kept to measure ETAs against arrivals)."""
+        self = trusted(self)  # noqa: PLW0642 - no context key of the caller changes the flow
         self._check_own_driver()
         self._check_one_stop()
         not_started = self.filtered(lambda t: t.state != "in_transit")
@@ -160,10 +162,19 @@ class LastmileDeliveryTask(models.Model):
         self.filtered(lambda t: not t.date_arrived).sudo().date_arrived = fields.Datetime.now()
         return True
 
+    def action_fail(self):
+        """Drivers report a failed stop from My Route, with its reason, its photo and what
+        follows from it (a new attempt, or the goods back), unless the shop asks no proof of
+        these deliveries; the back office's Failed is the dispatcher's."""
+        if not self._is_dispatcher() and self.filtered(lambda t: t.proof_required != "none"):
+            raise UserError(self.env._("Report the failed stop from My Route, with its reason."))
+        return super().action_fail()
+
     def action_deliver(self):
         """From the back office, a dispatcher may mark delivered without proof (a phone lost, a
         delivery reported by phone call). Drivers deliver from their stop screen, with the proof
         their customer requires."""
+        self = trusted(self)  # noqa: PLW0642 - no context key of the caller changes the flow
         self._check_driver_or_dispatcher()
         if not self._is_dispatcher():
             missing = self.filtered(lambda t: t.proof_required != "none" and not t.proof_id)
@@ -223,6 +234,9 @@ class LastmileDeliveryTask(models.Model):
         A capture already received (same driver and key) is not stored twice: the answer is the
         one of the first time. Returns ``{"proof_id", "state", "duplicate", "next_attempt"}``.
         """
+        self = trusted(self)  # noqa: PLW0642 - no context key of the caller changes the flow
+        if not self:
+            raise UserError(self.env._("Name the deliveries of the stop."))
         self._check_own_driver()
         if not isinstance(values, dict):
             raise ValidationError(self.env._("The proof could not be read."))
@@ -286,7 +300,22 @@ class LastmileDeliveryTask(models.Model):
         kind = values.get("kind")
         if kind not in ("delivered", "failed"):
             raise ValidationError(self.env._("Say whether the stop is delivered or failed."))
-        open_ = self.filtered(lambda t: t.state in ("assigned", "in_transit"))
+        if self.filtered(lambda t: t.state == "assigned"):
+            raise UserError(self.env._("Start your route first: the deliveries are not on the way yet."))
+        # on the way; or delivered meanwhile by the warehouse (its delivery order validated),
+        # which the driver's proof completes
+        open_ = self.filtered(
+            lambda t: (
+                t.state == "in_transit" or (kind == "delivered" and t.state == "delivered" and not t.proof_id)
+            )
+        )
+        if kind == "failed" and self.sudo().picking_id.filtered(lambda p: p.state == "done"):
+            raise UserError(
+                self.env._(
+                    "The goods of this stop left the stock (its delivery order is validated): report it "
+                    "delivered, or ask the warehouse for a return."
+                )
+            )
         if open_ != self:
             raise UserError(
                 self.env._(
@@ -698,6 +727,7 @@ class LastmileDeliveryTask(models.Model):
         """Back on the way: the driver captures the stop again. The proof is archived (kept as
         it was); the reason goes to the chatter. A new attempt not yet on its way is cancelled;
         goods already back in the warehouse cannot be delivered from the van."""
+        self = trusted(self)  # noqa: PLW0642 - no context key of the caller changes the flow
         self.ensure_one()
         self._check_reopen_rights()
         self.check_access("write")
@@ -752,6 +782,7 @@ class LastmileDeliveryTask(models.Model):
         return self.env.ref("lastmile_delivery_pod.action_report_proof_task").report_action(self)
 
     def _lastmile_report_proofs(self):
+        self.check_access("read")
         return self.proof_ids.filtered("active").sorted("captured_at")
 
     @api.model

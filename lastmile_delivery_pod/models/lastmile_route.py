@@ -7,6 +7,7 @@ from odoo import api, fields, models
 from odoo.addons.lastmile_delivery.models.lastmile_route import _Points, seconds_since
 from odoo.addons.lastmile_delivery.services import routing as engine
 from odoo.addons.lastmile_delivery.services.geo import has_coordinates, point
+from odoo.addons.lastmile_delivery.tools import trusted
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, file_open
 
@@ -24,7 +25,6 @@ class LastmileRoute(models.Model):
 
     date_started = fields.Datetime(string="Started", readonly=True, copy=False)
     eta_refreshed_at = fields.Datetime(readonly=True, copy=False)
-    eta_refresh_pending = fields.Boolean(readonly=True, copy=False)
     position_ids = fields.One2many("lastmile.driver.position", "route_id", string="Positions", readonly=True)
     proof_ids = fields.One2many("lastmile.delivery.proof", "route_id", string="Proofs", readonly=True)
 
@@ -44,8 +44,13 @@ class LastmileRoute(models.Model):
     def action_start_route(self):
         """The driver leaves with the goods: the route is in progress, its deliveries on the
         way, and the ETAs of the plan are kept to compare with the arrivals."""
+        self = trusted(self)  # noqa: PLW0642 - no context key of the caller changes the flow
         self._check_own_route()
         for route in self:
+            if route.date > route.company_id._lastmile_date_of(fields.Datetime.now()):
+                raise UserError(
+                    self.env._("%(route)s is planned for a later day: start it that day.", route=route.name)
+                )
             open_ = route.task_ids.filtered(lambda t: t.state in OPEN_STATES)
             if route.state == "done" or not open_:
                 raise UserError(self.env._("%(route)s has no delivery left to start.", route=route.name))
@@ -79,6 +84,7 @@ class LastmileRoute(models.Model):
     def get_driver_day(self):
         """Today's route of the driver who asks, ready for the phone (a fixed number of queries
         whatever the number of stops), or ``{"route": False}`` when there is none."""
+        self = trusted(self)  # noqa: PLW0642 - no context key of the caller changes the flow
         driver = self.env["lastmile.driver"].search([("user_id", "=", self.env.uid)], limit=1)
         company = driver.company_id or self.env.company
         today = company._lastmile_date_of(fields.Datetime.now())
@@ -180,7 +186,10 @@ class LastmileRoute(models.Model):
                 "id": self.id,
                 "name": self.name,
                 "state": self.state,
-                "started": bool(self.date_started) or self.state in ("in_progress", "done"),
+                # started by the driver (a delivery validated in the warehouse or failed by the
+                # dispatcher puts the route in progress, not its other deliveries on the way)
+                "started": bool(self.date_started),
+                "to_start": len(self.task_ids.filtered(lambda t: t.state == "assigned")),
                 "stops_done": len(done_stops),
                 "stops_left": len(open_stops),
                 "back_at": fmt(self.end_time) if self.end_time else "",
@@ -193,6 +202,7 @@ class LastmileRoute(models.Model):
         """The phone's position on a route in progress: kept, and the live ETAs of the stops
         left follow from it (computed after the commit, at most every minute). Answers the ETAs
         as they are now."""
+        self = trusted(self)  # noqa: PLW0642 - no context key of the caller changes the flow
         self.ensure_one()
         self.check_access("read")
         if self.driver_id.user_id != self.env.user:
@@ -215,23 +225,9 @@ class LastmileRoute(models.Model):
                 "accuracy": accuracy,
             }
         )
-        driver = self.driver_id.sudo()
-        if not driver.last_seen or moment >= driver.last_seen:
-            self.env.cr.execute(
-                SQL(
-                    "UPDATE lastmile_driver SET current_latitude = %s, current_longitude = %s, "
-                    "last_seen = %s WHERE id = %s",
-                    lat,
-                    lon,
-                    moment,
-                    driver.id,
-                )
-            )
-            driver.invalidate_recordset(["current_latitude", "current_longitude", "last_seen"])
-        if not self.eta_refresh_pending and (
-            not self.eta_refreshed_at or self.eta_refreshed_at < now - timedelta(seconds=ETA_REFRESH_SECONDS)
-        ):
-            self.sudo().eta_refresh_pending = True
+        self.driver_id.invalidate_recordset(["current_latitude", "current_longitude", "last_seen"])
+        # nothing is written on the route here: plannings lock its row (see _cron_refresh_etas)
+        if not self.eta_refreshed_at or self.eta_refreshed_at < now - timedelta(seconds=ETA_REFRESH_SECONDS):
             self.env.ref("lastmile_delivery_pod.ir_cron_refresh_etas").sudo()._trigger()
         tasks = self.task_ids.filtered(lambda t: t.state in OPEN_STATES)
         fmt = self._time_formatter()
@@ -241,11 +237,29 @@ class LastmileRoute(models.Model):
 
     @api.model
     def _cron_refresh_etas(self):
-        routes = self.search([("eta_refresh_pending", "=", True), ("state", "=", "in_progress")], limit=200)
-        routes._lastmile_refresh_etas()
-        self.search([("eta_refresh_pending", "=", True), ("state", "!=", "in_progress")]).write(
-            {"eta_refresh_pending": False}
+        """Live ETAs of the routes in progress whose driver sent a position since their last
+        refresh (at most once a minute each), one route at a time, each committed."""
+        now = fields.Datetime.now()
+        self.flush_model(["state", "eta_refreshed_at", "date_started"])
+        self.env["lastmile.driver.position"].flush_model(["route_id", "recorded_at"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT r.id FROM lastmile_route r
+                    WHERE r.state = 'in_progress'
+                      AND (r.eta_refreshed_at IS NULL OR r.eta_refreshed_at < %s)
+                      AND EXISTS (SELECT 1 FROM lastmile_driver_position p
+                                   WHERE p.route_id = r.id
+                                     AND p.recorded_at >= COALESCE(r.eta_refreshed_at, r.date_started))
+                    ORDER BY r.eta_refreshed_at NULLS FIRST, r.id
+                    LIMIT 200""",
+                now - timedelta(seconds=ETA_REFRESH_SECONDS),
+            )
         )
+        routes = self.browse(row[0] for row in self.env.cr.fetchall())
+        Cron = self.env["ir.cron"]
+        for route in routes:
+            route._lastmile_refresh_etas()
+            Cron._commit_progress(1)
 
     def _lastmile_refresh_etas(self):
         """ETAs of the stops left from where the driver is now, in the order of the route: the
@@ -258,7 +272,7 @@ class LastmileRoute(models.Model):
             tasks = route.task_ids.filtered(
                 lambda t: t.state in OPEN_STATES and has_coordinates(t.latitude, t.longitude)
             ).sorted(lambda t: (t.sequence, t.id))
-            values = {"eta_refresh_pending": False, "eta_refreshed_at": now}
+            values = {"eta_refreshed_at": now}
             if here and tasks:
                 company = route.company_id
                 origin = company._lastmile_localize(route.date)

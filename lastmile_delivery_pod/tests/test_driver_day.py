@@ -6,7 +6,7 @@ from freezegun import freeze_time
 
 from odoo.addons.lastmile_delivery.tests.common import ATOMIUM, MIDI, NEAR
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import PodCase, b64, picture
 
@@ -442,11 +442,11 @@ class TestDriverDay(PodCase):
             )
         self.assertTrue(trigger.called)
         self.assertIn(str(far.id), {str(k) for k in answer["etas"]})
-        self.assertTrue(route.eta_refresh_pending)
         self.assertEqual(len(route.position_ids), 1)
         self.assertAlmostEqual(self.driver.current_latitude, ATOMIUM[0] - 0.001, places=5)
-        self.env["lastmile.route"]._cron_refresh_etas()
-        self.assertFalse(route.eta_refresh_pending)
+        with patch.object(self.env.cr, "commit"):
+            self.env["lastmile.route"]._cron_refresh_etas()
+        self.assertTrue(route.eta_refreshed_at)
         near = tasks - far
         self.assertLess(far.eta, planned, "next to Fanny's door, her ETA comes earlier than planned")
         self.assertGreater(near.eta, far.eta, "the route's order is kept: Carla after the long way back")
@@ -474,6 +474,7 @@ class TestDriverDay(PodCase):
             self.assertEqual(html.count("lastmile_proof_photo"), 1)
             self.assertEqual(html.count("lastmile_proof_signature"), 1)
         # a salesperson prints it from the order they sell
+        orders.user_id = self.salesperson
         action = orders.with_user(self.salesperson).action_lastmile_print_proof()
         self.assertEqual(action["report_name"], "lastmile_delivery_pod.report_proof_of_delivery")
         self.assertEqual(orders.with_user(self.salesperson).lastmile_proof_count, 1)
@@ -484,3 +485,78 @@ class TestDriverDay(PodCase):
         )
         self.assertEqual(kind, "pdf")
         self.assertTrue(pdf.startswith(b"%PDF"))
+
+    def test_proof_pdf_only_for_who_reads_the_document(self):
+        """The report's route opens any id: the proof comes only with read access to the
+        document (another driver, a customer, a salesperson of their own orders only)."""
+        orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        self.as_driver(tasks).action_submit_proof(self.proof())
+        own_orders_seller = new_test_user(
+            self.env, "lm_own_seller", groups="sales_team.group_sale_salesman,stock.group_stock_user"
+        )
+        orders.user_id = self.salesperson
+        portal = new_test_user(self.env, "lm_portal_other", groups="base.group_portal")
+        Report = self.env["ir.actions.report"]
+        for user in (self.other_driver_user, portal, own_orders_seller):
+            for xmlid, record in (
+                ("lastmile_delivery_pod.action_report_proof_order", orders),
+                ("lastmile_delivery_pod.action_report_proof_picking", tasks.picking_id),
+                ("lastmile_delivery_pod.action_report_proof_task", tasks),
+                ("lastmile_delivery_pod.action_report_proof", tasks.proof_id),
+            ):
+                if user == own_orders_seller and xmlid.endswith("_picking"):
+                    continue  # stock users read every transfer, and so its proof
+                with self.subTest(user=user.login, report=xmlid), self.assertRaises(AccessError):
+                    Report.with_user(user)._render_qweb_html(xmlid, record.ids)
+
+    def test_proof_photos_cannot_be_replaced_or_deleted(self):
+        """A dispatcher may write on the delivery, so on its attachments: not on those that are
+        a proof's photos."""
+        _orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        self.as_driver(tasks).action_submit_proof(self.proof())
+        photo = tasks.proof_id.photo_ids.with_user(self.dispatcher_user)
+        original = photo.checksum
+        with self.assertRaisesRegex(UserError, "cannot be changed"):
+            photo.write({"raw": picture(color=(0, 0, 255))})
+        with self.assertRaisesRegex(UserError, "cannot be changed"):
+            photo.write({"res_id": self._create_task().id})
+        with self.assertRaisesRegex(UserError, "cannot be deleted"):
+            photo.unlink()
+        photo.write({"name": "front door.jpg"})  # its name is not the proof
+        self.assertEqual(photo.checksum, original)
+        # other attachments of the delivery are the dispatcher's as before
+        other = self.env["ir.attachment"].create(
+            {"name": "note.txt", "raw": b"x", "res_model": tasks._name, "res_id": tasks.id}
+        )
+        other.with_user(self.dispatcher_user).unlink()
+
+    def test_context_keys_sent_by_the_phone_change_nothing(self):
+        """What an RPC caller puts in the context reaches neither the proof nor the stock."""
+        orders, tasks = self._planned_orders([self.near], qty=3)
+        self.start(tasks)
+        move = tasks.picking_id.move_ids
+        self.as_driver(tasks).with_context(
+            default_active=False,
+            default_received_at="2020-01-01 00:00:00",
+            default_public=True,
+            tracking_disable=True,
+            picking_ids_not_to_backorder=tasks.picking_id.ids,
+            skip_sanity_check=True,
+        ).action_submit_proof(self.proof(quantities={str(move.id): 1}))
+        proof = tasks.proof_id
+        self.assertTrue(proof.active)
+        self.assertEqual(proof.received_at, datetime(2026, 11, 18, 9, 0))
+        self.assertFalse(proof.photo_ids.public)
+        self.run_stock_queue()
+        backorder = tasks.picking_id.backorder_ids
+        self.assertEqual(backorder.move_ids.product_uom_qty, 2, "the rest still goes out")
+        self.assertEqual(orders.order_line.qty_delivered, 1)
+
+    def test_drivers_report_failures_from_my_route_only(self):
+        _orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        with self.assertRaisesRegex(UserError, "from My Route"):
+            self.as_driver(tasks).action_fail()
+        self.assertEqual(tasks.state, "in_transit")

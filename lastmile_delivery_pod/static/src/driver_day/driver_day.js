@@ -8,6 +8,7 @@ import { user } from "@web/core/user";
 import { Outbox, postJson } from "./outbox";
 
 const MAX_SIDE = 1920;
+const MAX_PHOTOS = 5; // as the server takes
 const RETRY_MS = 20000;
 
 function newKey() {
@@ -84,6 +85,8 @@ export class DriverDay extends Component {
             stopKey: null, // the stop screen of this stop, else the list
             ...emptyCapture(),
             waiting: [],
+            refused: [], // reports the server refused, kept until the driver discards them
+            loggedOut: false,
             pending: {}, // stop key -> "delivered" / "failed": reported, not yet confirmed
             busy: false,
             sending: false, // the outbox is being sent
@@ -134,7 +137,8 @@ export class DriverDay extends Component {
             if (asked !== this.loading || shown !== this.loaded) {
                 return;
             }
-            if (answer.status === 200) {
+            this.state.loggedOut = !answer.answered && answer.status < 500;
+            if (answer.status === 200 && answer.answered) {
                 this.showDay(answer.payload);
                 this.state.online = true;
             } else {
@@ -149,7 +153,9 @@ export class DriverDay extends Component {
     }
 
     async refreshWaiting() {
-        this.state.waiting = await this.outbox.list();
+        const items = await this.outbox.list();
+        this.state.waiting = items.filter((item) => !item.refused);
+        this.state.refused = items.filter((item) => item.refused);
         const pending = {};
         for (const item of this.state.waiting) {
             pending[item.stopKey] = item.body.proof.kind;
@@ -157,14 +163,23 @@ export class DriverDay extends Component {
         this.state.pending = pending;
     }
 
+    /** The driver has seen a refused report: it leaves the phone. */
+    async discard(item) {
+        await this.outbox.remove(item.key);
+        await this.refreshWaiting();
+    }
+
     async flush() {
         this.state.sending = true;
-        let sent, refused;
+        let sent, refused, loggedOut;
         try {
-            ({ sent, refused } = await this.outbox.flush());
+            ({ sent, refused, loggedOut } = await this.outbox.flush());
+        } catch {
+            ({ sent, refused, loggedOut } = { sent: [], refused: [], loggedOut: false });
         } finally {
             this.state.sending = false;
         }
+        this.state.loggedOut = loggedOut;
         for (const { item, message } of refused) {
             this.notification.add(`${item.label}: ${message}`, {
                 title: _t("Not recorded"),
@@ -213,7 +228,12 @@ export class DriverDay extends Component {
     }
 
     get started() {
-        return this.route?.state === "in_progress" || this.route?.started;
+        return Boolean(this.route?.started);
+    }
+
+    /** Deliveries of the route not on the way yet: before the start, or added to it since. */
+    get toStart() {
+        return this.route?.to_start || 0;
     }
 
     stopStatus(stop) {
@@ -272,7 +292,7 @@ export class DriverDay extends Component {
                 accuracy: coords.accuracy,
                 timestamp: Date.now(),
             });
-            if (answer.status === 200) {
+            if (answer.status === 200 && answer.answered) {
                 for (const stop of this.stops) {
                     const eta = answer.payload.etas?.[stop.task_ids[0]];
                     if (eta) {
@@ -291,12 +311,16 @@ export class DriverDay extends Component {
         this.state.busy = true;
         try {
             const answer = await postJson("/lastmile/driver/route/start", { route_id: this.route.id });
-            if (answer.status === 200) {
+            this.state.loggedOut = !answer.answered && answer.status < 500;
+            if (answer.status === 200 && answer.answered) {
                 this.showDay(answer.payload);
                 this.notification.add(_t("Route started: drive safely."), { type: "success" });
                 this.sendPosition();
             } else {
-                this.notification.add(answer.payload.error, { type: "danger", sticky: true });
+                this.notification.add(answer.payload.error || _t("The route could not be started."), {
+                    type: "danger",
+                    sticky: true,
+                });
             }
         } catch {
             this.notification.add(_t("No network: start the route again when you have a signal."), {
@@ -323,10 +347,13 @@ export class DriverDay extends Component {
         const stop = this.stop;
         try {
             const answer = await postJson("/lastmile/driver/stop/arrive", { task_ids: stop.task_ids });
-            if (answer.status === 200) {
+            this.state.loggedOut = !answer.answered && answer.status < 500;
+            if (answer.status === 200 && answer.answered) {
                 stop.arrived = true;
             } else {
-                this.notification.add(answer.payload.error, { type: "danger" });
+                this.notification.add(answer.payload.error || _t("The arrival could not be sent."), {
+                    type: "danger",
+                });
             }
         } catch {
             stop.arrived = true; // the arrival time is the report's when offline
@@ -360,7 +387,11 @@ export class DriverDay extends Component {
     }
 
     async onPhotos(ev) {
-        const files = [...(ev.target.files || [])];
+        const room = MAX_PHOTOS - this.state.photos.length;
+        const files = [...(ev.target.files || [])].slice(0, Math.max(room, 0));
+        if (ev.target.files.length > files.length) {
+            this.notification.add(_t("At most %s photos per stop.", MAX_PHOTOS), { type: "warning" });
+        }
         ev.target.value = "";
         for (const file of files) {
             try {

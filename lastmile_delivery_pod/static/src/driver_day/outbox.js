@@ -3,9 +3,13 @@
  * sent, and sent again until the server answers. Each capture carries its own key, so a
  * capture sent twice (a retry after a lost answer, a double tap) is stored once by the server.
  *
- * A capture leaves the outbox when the server has it (2xx) or refuses it for good (4xx, the
- * message is kept for the driver); a network failure or a 5xx keeps it for the next try.
+ * A capture leaves the outbox only when the server answers that it has it (a JSON 2xx, not a
+ * login page the request was redirected to). A refusal (4xx) keeps it on the phone, marked
+ * with the server's message, for the driver to see and discard; a network failure, a timeout,
+ * an expired session or a 5xx keeps it for the next try.
  */
+
+const TIMEOUT_MS = 60000; // a few photos over a weak signal
 
 const DB_NAME = "lastmile_delivery_pod";
 const STORE = "outbox";
@@ -29,26 +33,43 @@ async function withStore(mode, action) {
             const result = action(transaction.objectStore(STORE));
             transaction.oncomplete = () => resolve(result && "result" in result ? result.result : result);
             transaction.onerror = () => reject(transaction.error);
+            transaction.onabort = () => reject(transaction.error || new Error("IndexedDB aborted"));
         });
     } finally {
         db.close();
     }
 }
 
+/**
+ * POST ``body`` as JSON. Resolves to ``{status, payload, answered}``: ``answered`` is false
+ * when what came back is not the endpoint's JSON (the session expired and the request was
+ * redirected to the login page, a Wi-Fi portal answered instead). Rejects on a network
+ * failure or after TIMEOUT_MS.
+ */
 export async function postJson(url, body) {
-    const response = await fetch(url, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-    });
-    let payload = {};
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
     try {
-        payload = await response.json();
-    } catch {
-        payload = {};
+        const response = await fetch(url, {
+            method: "POST",
+            credentials: "same-origin",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify(body),
+            signal: controller.signal,
+        });
+        const isJson = (response.headers.get("Content-Type") || "").includes("application/json");
+        let payload = {};
+        if (isJson) {
+            try {
+                payload = await response.json();
+            } catch {
+                payload = {};
+            }
+        }
+        return { status: response.status, payload, answered: isJson && !response.redirected };
+    } finally {
+        clearTimeout(timer);
     }
-    return { status: response.status, payload };
 }
 
 export class Outbox {
@@ -72,9 +93,15 @@ export class Outbox {
         await withStore("readwrite", (store) => store.delete(key));
     }
 
+    /** Keep ``item`` on the phone, refused by the server for ``message``: not sent again. */
+    async refuse(item, message) {
+        await withStore("readwrite", (store) => store.put({ ...item, refused: message }));
+    }
+
     /**
      * Send what waits, oldest first, one at a time. Resolves to {sent: [items], refused:
-     * [{item, message}]}; stops at the first network failure (the rest waits with it).
+     * [{item, message}], loggedOut}; stops at the first network failure or answer that is not
+     * the server's (the rest waits with it).
      */
     flush() {
         if (!this.sending) {
@@ -86,21 +113,27 @@ export class Outbox {
     }
 
     async _flush() {
-        const result = { sent: [], refused: [] };
-        const items = (await this.list()).sort((a, b) => a.queuedAt - b.queuedAt);
+        const result = { sent: [], refused: [], loggedOut: false };
+        const items = (await this.list()).filter((item) => !item.refused).sort((a, b) => a.queuedAt - b.queuedAt);
         for (const item of items) {
             let answer;
             try {
                 answer = await postJson(item.url, item.body);
             } catch {
-                break; // offline: everything waits
+                break; // offline, or no answer in time: everything waits
+            }
+            if (!answer.answered) {
+                // not the endpoint's answer: a login page (the session expired) or a Wi-Fi portal
+                result.loggedOut = answer.status < 500;
+                break;
             }
             if (answer.status >= 200 && answer.status < 300) {
                 await this.remove(item.key);
                 result.sent.push({ item, payload: answer.payload });
             } else if (answer.status >= 400 && answer.status < 500) {
-                await this.remove(item.key);
-                result.refused.push({ item, message: answer.payload.error || String(answer.status) });
+                const message = answer.payload.error || String(answer.status);
+                await this.refuse(item, message);
+                result.refused.push({ item, message });
             } else {
                 break; // the server is in trouble: try again later
             }
