@@ -109,6 +109,58 @@ function photoStep() {
     };
 }
 
+/** Fail Fred's stop (out of order: Olga comes first) for nobody at home, with a photo. */
+function failFred() {
+    return [
+        openStop("Fred Failed"),
+        {
+            trigger: ".o_lastmile_fail",
+            run: "click",
+        },
+        {
+            content: "Olga comes first: the driver is warned",
+            trigger: ".modal:contains(Not the next stop) .modal-footer .btn-primary",
+            run: "click",
+        },
+        {
+            trigger: ".o_lastmile_reasons button:contains(Nobody at home)",
+            run: "click",
+        },
+        {
+            content: "No photo yet: the report cannot go",
+            trigger: ".o_lastmile_proof:contains(This reason needs a photo) .o_lastmile_confirm:disabled",
+        },
+        photoStep(),
+        {
+            trigger: ".o_lastmile_confirm:enabled:contains(Confirm failed delivery)",
+            run() {
+                if (!refusedOnce) {
+                    refusedOnce = true;
+                    refuseNextReport();
+                }
+                this.anchor.click();
+            },
+        },
+        idle(),
+    ];
+}
+
+let refusedOnce = false;
+
+/** The server refuses the next report (a 422 with its message), as it would a bad capture. */
+function refuseNextReport() {
+    window.fetch = (url, options) => {
+        if (String(url).startsWith("/lastmile/driver/stop/report")) {
+            window.fetch = realFetch;
+            const body = JSON.stringify({ error: "Refused for the tour." });
+            return Promise.resolve(
+                new Response(body, { status: 422, headers: { "Content-Type": "application/json" } })
+            );
+        }
+        return realFetch(url, options);
+    };
+}
+
 registry.category("web_tour.tours").add("lastmile_driver_day", {
     url: "/odoo",
     steps: () => [
@@ -210,30 +262,22 @@ registry.category("web_tour.tours").add("lastmile_driver_day", {
         },
         idle(),
 
-        // 4 before 3: Fred is not at home; the reason needs a photo
-        openStop("Fred Failed"),
+        // 4 before 3: Fred is not at home; the reason needs a photo. The first report is
+        // refused by the server: it stays on the phone with the message until discarded.
+        ...failFred(),
         {
-            trigger: ".o_lastmile_fail",
+            content: "Refused: the phone keeps the report and says why",
+            trigger: ".o_lastmile_refused:contains(Fred Failed):contains(Refused for the tour)",
+        },
+        {
+            trigger: ".o_lastmile_refused button:contains(Discard)",
             run: "click",
         },
         {
-            content: "Olga comes first: the driver is warned",
-            trigger: ".modal:contains(Not the next stop) .modal-footer .btn-primary",
-            run: "click",
+            content: "Discarded: Fred's stop is to do again",
+            trigger: ".o_lastmile_driver_day:not(:has(.o_lastmile_refused)) .o_lastmile_stop:contains(Fred Failed)",
         },
-        {
-            trigger: ".o_lastmile_reasons button:contains(Nobody at home)",
-            run: "click",
-        },
-        {
-            content: "No photo yet: the report cannot go",
-            trigger: ".o_lastmile_proof:contains(This reason needs a photo) .o_lastmile_confirm:disabled",
-        },
-        photoStep(),
-        {
-            trigger: ".o_lastmile_confirm:enabled:contains(Confirm failed delivery)",
-            run: "click",
-        },
+        ...failFred(),
         {
             trigger: ".o_lastmile_driver_day:not(:has(.o_lastmile_stop:contains(Fred Failed)))",
         },
