@@ -359,13 +359,16 @@ def drive(phone, stop_at, args, failures):
 
 def probe_queries(base_url, args, login, photo, log):
     """The SQL queries of each request of one driver, one request at a time, each asked three
-    times (three stops for the report): the fewest, i.e. once the server's caches are warm."""
+    times (three stops for the report): the fewest, i.e. once the server's caches are warm and
+    when the request has no scheduled action to trigger (live ETAs: once a minute)."""
     phone = Phone(base_url, args.db, login, args.password, photo, Recorder())
     counts = {}
     for action, times in ((phone.load, 3), (phone.start, 1), (phone.position, 3), (phone.complete_stop, 3)):
         for _i in range(times):
             action()
-            time.sleep(0.3)  # the log line is written once the answer is sent
+            # the log line is written once the answer is sent; and the scheduled actions a
+            # request triggers (live ETAs, the stock) run before the next one
+            time.sleep(2)
             for endpoint, status, queries in log.read():
                 counts.setdefault(endpoint, []).append(queries if status == 200 else 10**6)
     return {endpoint: min(values) if min(values) < 10**6 else "error" for endpoint, values in counts.items()}

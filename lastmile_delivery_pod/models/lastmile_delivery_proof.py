@@ -33,6 +33,13 @@ class LastmileDeliveryProof(models.Model):
     driver_id = fields.Many2one(
         "lastmile.driver", required=True, readonly=True, index=True, check_company=True
     )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Delivery Address",
+        readonly=True,
+        index="btree_not_null",
+        help="Where the stop is.",
+    )
     route_id = fields.Many2one("lastmile.route", readonly=True, index="btree_not_null", check_company=True)
     key = fields.Char(
         string="Capture Key",
@@ -61,7 +68,9 @@ class LastmileDeliveryProof(models.Model):
         readonly=True,
     )
     photo_count = fields.Integer(compute="_compute_photo_count")
-    failure_reason_id = fields.Many2one("lastmile.failure.reason", string="Reason", readonly=True)
+    failure_reason_id = fields.Many2one(
+        "lastmile.failure.reason", string="Reason", readonly=True, ondelete="restrict"
+    )
     delivered_quantities = fields.Json(
         readonly=True,
         help="What the driver handed over where it differs from the order: {move id: quantity}.",
@@ -79,7 +88,14 @@ class LastmileDeliveryProof(models.Model):
     @api.depends("photo_ids")
     def _compute_photo_count(self):
         for proof in self:
-            proof.photo_count = len(proof.photo_ids)
+            proof.photo_count = len(proof._unique_photos())
+
+    def _unique_photos(self):
+        """The photos taken: each is stored on every delivery of the stop, these are the first
+        delivery's copies."""
+        self.ensure_one()
+        first = self.task_ids.sorted("id")[:1]
+        return self.photo_ids.filtered(lambda a: a.res_id == first.id) or self.photo_ids
 
     def _format_moment(self):
         self.ensure_one()
@@ -91,11 +107,19 @@ class LastmileDeliveryProof(models.Model):
         return self.sorted("captured_at")
 
     def _report_lines(self):
-        """(delivery, product, quantity delivered, quantity ordered, unit) of the stop."""
+        """(delivery, product, quantity delivered, quantity ordered, unit) of the stop: what the
+        driver reported handing over (everything ordered unless told otherwise), whether the
+        warehouse has validated it yet or not."""
         self.ensure_one()
+        handed = {int(move_id): qty for move_id, qty in (self.delivered_quantities or {}).items()}
         lines = []
         for task in self.sudo().task_ids:
             for move in task._lastmile_delivery_moves():
-                delivered = move.quantity if move.state == "done" else 0.0
+                if self.kind != "delivered":
+                    delivered = 0.0
+                elif move.state == "done":
+                    delivered = move.quantity
+                else:
+                    delivered = handed.get(move.id, move.product_uom_qty)
                 lines.append((task, move.product_id, delivered, move.product_uom_qty, move.product_uom))
         return lines

@@ -48,7 +48,12 @@ class LastmileDeliveryTask(models.Model):
         help="What the driver must capture to deliver: the customer's rule, else the delivery method's.",
     )
     failure_reason_id = fields.Many2one(
-        "lastmile.failure.reason", string="Failure Reason", readonly=True, copy=False, tracking=True
+        "lastmile.failure.reason",
+        string="Failure Reason",
+        readonly=True,
+        copy=False,
+        tracking=True,
+        ondelete="restrict",  # archive a reason that was used
     )
     attempt = fields.Integer(
         default=1, readonly=True, copy=False, help="1 for the first try, 2 for the second…"
@@ -348,7 +353,9 @@ class LastmileDeliveryTask(models.Model):
             if not isinstance(text, str) or len(text) > limit:
                 raise ValidationError(
                     self.env._(
-                        "%(field)s is too long (%(limit)s characters at most).", field=name, limit=limit
+                        "%(field)s is too long (%(limit)s characters at most).",
+                        field=self.env["lastmile.delivery.proof"]._fields[name]._description_string(self.env),
+                        limit=limit,
                     )
                 )
             texts[name] = text.strip() or False
@@ -372,6 +379,7 @@ class LastmileDeliveryTask(models.Model):
             "kind": kind,
             "key": values["key"],
             "task_ids": [(6, 0, self.ids)],
+            "partner_id": self[:1].partner_shipping_id.id,
             "company_id": company.id,
             "driver_id": driver.id,
             "route_id": self.route_id[:1].id,
@@ -530,7 +538,9 @@ class LastmileDeliveryTask(models.Model):
         quantities handed over (the rest as a backorder), see :meth:`_cron_lastmile_stock`."""
         now = fields.Datetime.now()
         proof.sudo().delivered_quantities = {str(move.id): qty for move, qty in quantities.items()}
-        self.filtered(lambda t: t.state != "delivered")._set_state("delivered", check=False)
+        self.filtered(lambda t: t.state != "delivered")._set_state(
+            "delivered", check=False, date_delivered=min(proof.captured_at, now)
+        )
         self.sudo().driven_sequence = driven
         self.filtered(lambda t: not t.date_arrived).sudo().date_arrived = min(proof.captured_at, now)
         self._lastmile_log_proof(proof)
@@ -725,18 +735,22 @@ class LastmileDeliveryTask(models.Model):
 
     def _lastmile_reopen(self, reason):
         """Back on the way: the driver captures the stop again. The proof is archived (kept as
-        it was); the reason goes to the chatter. A new attempt not yet on its way is cancelled;
-        goods already back in the warehouse cannot be delivered from the van."""
+        it was) and with it the whole stop it covered (the other orders to the same door come
+        back too, or they would stay delivered without a proof); the reason goes to the
+        chatter. A new attempt not yet on its way is cancelled; goods already back in the
+        warehouse cannot be delivered from the van."""
         self = trusted(self)  # noqa: PLW0642 - no context key of the caller changes the flow
         self.ensure_one()
         self._check_reopen_rights()
-        self.check_access("write")
         reason = (reason or "").strip()
         if not reason:
             raise UserError(self.env._("Say why the delivery is reopened."))
         if self.state not in ("delivered", "failed"):
             raise UserError(self.env._("Only a delivered or failed delivery can be reopened."))
-        following = self.sudo().next_attempt_ids.filtered(lambda t: t.state != "cancelled")
+        proof = self.proof_id
+        stop = self | proof.task_ids.filtered(lambda t: t.state == self.state)
+        stop.check_access("write")
+        following = stop.sudo().next_attempt_ids.filtered(lambda t: t.state != "cancelled")
         if following.filtered(lambda t: t.state not in ("new", "assigned")):
             raise UserError(
                 self.env._(
@@ -744,20 +758,23 @@ class LastmileDeliveryTask(models.Model):
                     task=", ".join(following.mapped("name")),
                 )
             )
-        if (
-            self.state == "failed"
-            and self.failure_reason_id.outcome == "return"
-            and self.picking_id.state == "cancel"
-        ):
+        returned = stop.filtered(
+            lambda t: (
+                t.state == "failed"
+                and t.failure_reason_id.outcome == "return"
+                and t.picking_id.state == "cancel"
+            )
+        )
+        if returned:
             raise UserError(
                 self.env._(
-                    "The goods of %(task)s went back to the warehouse: create a new delivery.", task=self.name
+                    "The goods of %(task)s went back to the warehouse: create a new delivery.",
+                    task=", ".join(returned.mapped("name")),
                 )
             )
         following._set_state("cancelled", check=False)
-        proof = self.proof_id
         proof.sudo().write({"active": False, "reopen_reason": reason})
-        self._set_state(
+        stop._set_state(
             "in_transit",
             check=False,
             date_delivered=False,
@@ -765,15 +782,20 @@ class LastmileDeliveryTask(models.Model):
             driven_sequence=0,
             stock_pending=False,  # what the report asked of the warehouse and is not done yet
         )
-        self.message_post(
-            body=self.env._(
-                "Reopened by %(user)s: %(reason)s. The proof %(proof)s is archived.",
-                user=self.env.user.name,
-                reason=reason,
-                proof=proof.name or "-",
-            ),
-            subtype_xmlid="mail.mt_note",
-        )
+        for task in stop:
+            others = stop - task
+            task.message_post(
+                body=self.env._(
+                    "Reopened by %(user)s: %(reason)s. The proof %(proof)s is archived.%(others)s",
+                    user=self.env.user.name,
+                    reason=reason,
+                    proof=proof.name or "-",
+                    others=self.env._(" Reopened with it (same stop): %s.", ", ".join(others.mapped("name")))
+                    if others
+                    else "",
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
         return True
 
     # ------------------------------------------------------------------ proof report

@@ -231,7 +231,10 @@ class LastmileRoute(models.Model):
             self.env.ref("lastmile_delivery_pod.ir_cron_refresh_etas").sudo()._trigger()
         tasks = self.task_ids.filtered(lambda t: t.state in OPEN_STATES)
         fmt = self._time_formatter()
-        return {"etas": {task.id: fmt(task.eta) if task.eta else "" for task in tasks}}
+        return {
+            "etas": {task.id: fmt(task.eta) if task.eta else "" for task in tasks},
+            "back_at": fmt(self.end_time) if self.end_time else "",
+        }
 
     # ------------------------------------------------------------------ live ETAs
 
@@ -343,7 +346,11 @@ class LastmileRoute(models.Model):
             }
             if failed:
                 values["failure_reason_id"] = reason.id
-                values["note"] = self.env._("Rang twice and called, no answer.")
+                values["note"] = (
+                    self.env._("Rang twice and called, no answer.")
+                    if reason.photo_required
+                    else self.env._("The customer did not want the order any more.")
+                )
             else:
                 customer = first.partner_shipping_id.name or ""
                 values["recipient_name"] = customer.split(" ")[0]

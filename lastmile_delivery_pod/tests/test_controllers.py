@@ -121,3 +121,28 @@ class TestDriverEndpoints(PodCase, HttpCase):
         self.assertEqual(calls[0], calls[1], "the same capture, read again")
         self.assertEqual(self.tasks.state, "delivered")
         self.assertEqual(len(self.tasks.proof_ids), 1)
+
+    def test_each_document_prints_its_own_proof(self):
+        """The web client downloads /report/<type>/<report name>/<ids>: each document's button
+        finds its own report by name and prints the proof of that document's delivery."""
+        self.post("route/start", {"route_id": self.route.id})
+        self.assertEqual(self.report().status_code, 200)
+        order = self.tasks.sale_order_id
+        order.user_id = self.dispatcher_user
+        self.company.external_report_layout_id = self.env.ref("web.external_layout_standard")
+        prints = (
+            (order.with_user(self.dispatcher_user), self.dispatcher_user),
+            (self.tasks.picking_id.with_user(self.stock_user), self.stock_user),
+            (self.tasks.with_user(self.dispatcher_user), self.dispatcher_user),
+        )
+        names = {record.action_lastmile_print_proof()["report_name"] for record, _user in prints}
+        self.assertEqual(len(names), 3, "one report name per model")
+        for record, user in prints:
+            with self.subTest(model=record._name):
+                self.authenticate(user.login, user.login)
+                name = record.action_lastmile_print_proof()["report_name"]
+                page = self.url_open(f"/report/html/{name}/{record.id}")
+                self.assertEqual(page.status_code, 200)
+                self.assertIn(self.tasks.name, page.text)
+                self.assertIn(order.name, page.text)
+                self.assertEqual(page.text.count(">2.0 Units<"), 2, "delivered as handed over, and ordered")

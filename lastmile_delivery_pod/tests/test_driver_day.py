@@ -7,6 +7,7 @@ from freezegun import freeze_time
 from odoo.addons.lastmile_delivery.tests.common import ATOMIUM, MIDI, NEAR
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
 
 from .common import PodCase, b64, picture
 
@@ -107,6 +108,7 @@ class TestDriverDay(PodCase):
             (proof.kind, proof.driver_id, proof.recipient_name), ("delivered", self.driver, "Carla")
         )
         self.assertEqual(proof.captured_at, datetime(2026, 11, 18, 8, 55), "the time on the phone")
+        self.assertEqual(proof.partner_id, self.near)
         self.assertTrue(proof.has_position and proof.signature)
         self.assertEqual(proof.photo_ids.res_model, "lastmile.delivery.task")
         self.assertEqual(proof.photo_ids.res_id, tasks.id)
@@ -263,6 +265,8 @@ class TestDriverDay(PodCase):
         for values in bad:
             with self.assertRaises(ValidationError, msg=values):
                 self.as_driver(tasks).action_submit_proof(self.proof() | values)
+        with self.assertRaisesRegex(ValidationError, "^Received By is too long"):
+            self.as_driver(tasks).action_submit_proof(self.proof(recipient_name="x" * 500))
         self.assertFalse(tasks.proof_ids)
 
     # ------------------------------------------------------------------ idempotency
@@ -476,7 +480,7 @@ class TestDriverDay(PodCase):
         # a salesperson prints it from the order they sell
         orders.user_id = self.salesperson
         action = orders.with_user(self.salesperson).action_lastmile_print_proof()
-        self.assertEqual(action["report_name"], "lastmile_delivery_pod.report_proof_of_delivery")
+        self.assertEqual(action["report_name"], "lastmile_delivery_pod.report_proof_of_delivery_order")
         self.assertEqual(orders.with_user(self.salesperson).lastmile_proof_count, 1)
         pdf, kind = (
             Report.with_user(self.salesperson)
@@ -560,3 +564,28 @@ class TestDriverDay(PodCase):
         with self.assertRaisesRegex(UserError, "from My Route"):
             self.as_driver(tasks).action_fail()
         self.assertEqual(tasks.state, "in_transit")
+
+    def test_reopening_one_order_of_a_stop_reopens_the_stop(self):
+        """One proof covered two orders to the door: reopening one reopens both (the other
+        would stay delivered without a proof, and the driver could not report the stop)."""
+        _orders, tasks = self._planned_orders([self.near, self.near])
+        self.start(tasks)
+        self.as_driver(tasks).action_submit_proof(self.proof())
+        self.assertEqual(tasks.mapped("date_delivered"), [datetime(2026, 11, 18, 8, 55)] * 2, "when captured")
+        tasks[0].with_user(self.manager_user)._lastmile_reopen("Signed by the wrong person")
+        self.assertEqual(set(tasks.mapped("state")), {"in_transit"})
+        self.assertFalse(tasks.proof_id)
+        self.assertIn("same stop", tasks[0].message_ids[0].body)
+        self.as_driver(tasks).action_submit_proof(self.proof())
+        self.assertEqual(set(tasks.mapped("state")), {"delivered"})
+
+    def test_a_failure_reason_in_use_is_archived_not_deleted(self):
+        _orders, tasks = self._planned_orders([self.near])
+        self.start(tasks)
+        self.as_driver(tasks).action_submit_proof(
+            self.proof(kind="failed", photos=0, signature=False, failure_reason_id=self.refused.id)
+        )
+        with self.assertRaises(psycopg2.errors.ForeignKeyViolation), mute_logger("odoo.sql_db"):
+            self.refused.unlink()
+            self.env.flush_all()
+        self.assertEqual(tasks.failure_reason_id, self.refused)

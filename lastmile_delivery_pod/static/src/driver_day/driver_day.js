@@ -1,4 +1,4 @@
-import { Component, onMounted, onWillStart, onWillUnmount, useState } from "@odoo/owl";
+import { Component, onMounted, onWillStart, onWillUnmount, useRef, useState } from "@odoo/owl";
 import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
@@ -52,15 +52,16 @@ function emptyCapture() {
     };
 }
 
+/** The phone's position: ``{coords}``, or ``{coords: null, denied}`` (location turned off). */
 function currentPosition(timeout = 8000) {
     return new Promise((resolve) => {
         if (!navigator.geolocation) {
-            resolve(null);
+            resolve({ coords: null, denied: true });
             return;
         }
         navigator.geolocation.getCurrentPosition(
-            (position) => resolve(position.coords),
-            () => resolve(null),
+            (position) => resolve({ coords: position.coords, denied: false }),
+            (error) => resolve({ coords: null, denied: error.code === 1 }),
             { enableHighAccuracy: true, timeout, maximumAge: 30000 }
         );
     });
@@ -77,6 +78,7 @@ export class DriverDay extends Component {
 
     setup() {
         this.dialog = useService("dialog");
+        this.root = useRef("root");
         this.notification = useService("notification");
         this.outbox = new Outbox(user.userId);
         this.state = useState({
@@ -87,6 +89,7 @@ export class DriverDay extends Component {
             waiting: [],
             refused: [], // reports the server refused, kept until the driver discards them
             loggedOut: false,
+            locationOff: false, // the phone refuses its position: proofs go without it
             pending: {}, // stop key -> "delivered" / "failed": reported, not yet confirmed
             busy: false,
             sending: false, // the outbox is being sent
@@ -105,6 +108,8 @@ export class DriverDay extends Component {
             await this.load();
         });
         onMounted(() => {
+            // the customer signs with a finger here: no typed or uploaded signature (driver_day.scss)
+            document.body.classList.add("o_lastmile_driver_mode");
             window.addEventListener("online", this.onOnline);
             window.addEventListener("offline", this.onOffline);
             this.retryTimer = setInterval(() => this.flush(), RETRY_MS);
@@ -112,6 +117,7 @@ export class DriverDay extends Component {
             this.schedulePositions();
         });
         onWillUnmount(() => {
+            document.body.classList.remove("o_lastmile_driver_mode");
             window.removeEventListener("online", this.onOnline);
             window.removeEventListener("offline", this.onOffline);
             clearInterval(this.retryTimer);
@@ -280,7 +286,8 @@ export class DriverDay extends Component {
         if (!this.route || this.route.state !== "in_progress" || !navigator.onLine) {
             return;
         }
-        const coords = await currentPosition();
+        const { coords, denied } = await currentPosition();
+        this.state.locationOff = denied;
         if (!coords) {
             return;
         }
@@ -293,6 +300,9 @@ export class DriverDay extends Component {
                 timestamp: Date.now(),
             });
             if (answer.status === 200 && answer.answered) {
+                if (answer.payload.back_at) {
+                    this.route.back_at = answer.payload.back_at;
+                }
                 for (const stop of this.stops) {
                     const eta = answer.payload.etas?.[stop.task_ids[0]];
                     if (eta) {
@@ -333,11 +343,19 @@ export class DriverDay extends Component {
 
     openStop(stop) {
         Object.assign(this.state, { stopKey: stop.key, ...emptyCapture() });
-        window.scrollTo(0, 0);
+        this.scrollTop();
     }
 
     backToList() {
         this.state.stopKey = null;
+        this.scrollTop();
+    }
+
+    /** Back to the top of the screen (the next stop, or the stop's header). */
+    scrollTop() {
+        if (this.root.el) {
+            this.root.el.scrollTop = 0;
+        }
         window.scrollTo(0, 0);
     }
 
@@ -437,12 +455,16 @@ export class DriverDay extends Component {
             }
             return this.reason.photo_required && !photo ? _t("This reason needs a photo.") : "";
         }
+        let both = _t("Get a signature.");
+        if (!photo) {
+            both = signature ? _t("Take a photo.") : _t("Take a photo and get a signature.");
+        }
         return (
             {
                 photo: photo ? "" : _t("Take a photo."),
                 signature: signature ? "" : _t("Get a signature."),
                 either: photo || signature ? "" : _t("Take a photo or get a signature."),
-                both: photo && signature ? "" : _t("Take a photo and get a signature."),
+                both: photo && signature ? "" : both,
             }[this.stop.proof_required] || ""
         );
     }
@@ -454,7 +476,8 @@ export class DriverDay extends Component {
         }
         this.state.busy = true;
         try {
-            const coords = await currentPosition(5000);
+            const { coords, denied } = await currentPosition(5000);
+            this.state.locationOff = denied;
             const failed = this.state.mode === "fail";
             const proof = {
                 key: newKey(),
