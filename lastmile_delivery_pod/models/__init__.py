@@ -6,6 +6,7 @@ from . import (
     lastmile_driver,
     lastmile_driver_position,
     lastmile_failure_reason,
+    lastmile_proof_document_mixin,
     lastmile_route,
     res_company,
     res_config_settings,

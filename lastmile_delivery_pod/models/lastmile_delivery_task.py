@@ -21,6 +21,7 @@ PROOF_REQUIREMENTS = [
 ]
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_PHOTOS = 5
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}  # what services.images stores
 MAX_TEXT = {"recipient_name": 128, "note": 2000}
 # a phone's clock may run a little ahead; a capture kept offline is sent within days
 CLOCK_SKEW = timedelta(minutes=10)
@@ -269,20 +270,24 @@ class LastmileDeliveryTask(models.Model):
             quantities = None
         photos = proof_values.pop("photos")
         proof = Proof.create(proof_values)
-        attachments = self.env["ir.attachment"].sudo()
-        for number, (data, mimetype) in enumerate(photos, 1):
-            extension = "png" if mimetype == "image/png" else "jpg"
-            for task in self:
-                attachments |= attachments.create(
+        # each photo on every delivery of the stop (the file store keeps one copy of the bytes)
+        proof.photo_ids = (
+            self.env["ir.attachment"]
+            .sudo()
+            .create(
+                [
                     {
-                        "name": f"{task.name.replace('/', '-')}-photo-{number}.{extension}",
+                        "name": f"{task.name.replace('/', '-')}-photo-{number}.{EXTENSIONS[mimetype]}",
                         "raw": data,
                         "mimetype": mimetype,
                         "res_model": self._name,
                         "res_id": task.id,
                     }
-                )
-        proof.photo_ids = attachments
+                    for number, (data, mimetype) in enumerate(photos, 1)
+                    for task in self
+                ]
+            )
+        )
         driven = self._lastmile_driven_sequence()
         if proof.kind == "delivered":
             self._lastmile_deliver_with_proof(proof, quantities, driven)

@@ -143,7 +143,7 @@ export class DriverDay extends Component {
             if (asked !== this.loading || shown !== this.loaded) {
                 return;
             }
-            this.state.loggedOut = !answer.answered && answer.status < 500;
+            this.noteSession(answer);
             if (answer.status === 200 && answer.answered) {
                 this.showDay(answer.payload);
                 this.state.online = true;
@@ -156,6 +156,11 @@ export class DriverDay extends Component {
             this.state.online = false; // keep what is on screen
         }
         this.state.loading = false;
+    }
+
+    /** An answer that is not the endpoint's (a login page) means the session has ended. */
+    noteSession(answer) {
+        this.state.loggedOut = !answer.answered && answer.status < 500;
     }
 
     async refreshWaiting() {
@@ -321,7 +326,7 @@ export class DriverDay extends Component {
         this.state.busy = true;
         try {
             const answer = await postJson("/lastmile/driver/route/start", { route_id: this.route.id });
-            this.state.loggedOut = !answer.answered && answer.status < 500;
+            this.noteSession(answer);
             if (answer.status === 200 && answer.answered) {
                 this.showDay(answer.payload);
                 this.notification.add(_t("Route started: drive safely."), { type: "success" });
@@ -365,7 +370,7 @@ export class DriverDay extends Component {
         const stop = this.stop;
         try {
             const answer = await postJson("/lastmile/driver/stop/arrive", { task_ids: stop.task_ids });
-            this.state.loggedOut = !answer.answered && answer.status < 500;
+            this.noteSession(answer);
             if (answer.status === 200 && answer.answered) {
                 stop.arrived = true;
             } else {
