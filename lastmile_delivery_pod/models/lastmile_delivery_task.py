@@ -594,9 +594,11 @@ class LastmileDeliveryTask(models.Model):
                 self.env.ref("lastmile_delivery_pod.ir_cron_lastmile_stock")._trigger(
                     fields.Datetime.now() + timedelta(seconds=10)
                 )
-                break
-            Cron._commit_progress(1, remaining=self.sudo().search_count(pending))
-        Cron._commit_progress(remaining=0)
+                Cron._commit_progress(remaining=0)  # the next round is the trigger above
+                return
+            Cron._commit_progress(1)
+        # more than a batch waiting: the scheduler runs the job again at once
+        Cron._commit_progress(remaining=self.sudo().search_count(pending))
 
     def _lastmile_apply_stock(self):
         self.ensure_one()

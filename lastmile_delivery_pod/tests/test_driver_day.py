@@ -155,6 +155,17 @@ class TestDriverDay(PodCase):
         self.run_stock_queue()
         self.assertEqual((tasks.stock_pending, tasks.picking_id.state), (False, "done"))
 
+    def test_more_reports_than_a_batch_run_again_at_once(self):
+        _orders, tasks = self._planned_orders([self.near, self.midi])
+        self.start(tasks)
+        for task in tasks:
+            self.as_driver(task).action_submit_proof(self.proof())
+        Cron = type(self.env["ir.cron"])
+        with patch.object(Cron, "_commit_progress", autospec=True, return_value=60) as progress:
+            self.env["lastmile.delivery.task"]._cron_lastmile_stock(batch=1)
+        self.assertEqual(progress.call_args.kwargs, {"remaining": 1}, "the scheduler runs the rest at once")
+        self.assertEqual(len(tasks.filtered("stock_pending")), 1)
+
     def test_partial_delivery_creates_the_backorder(self):
         orders, tasks = self._planned_orders([self.near], qty=3)
         self.start(tasks)
