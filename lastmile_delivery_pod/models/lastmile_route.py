@@ -306,28 +306,36 @@ class LastmileRoute(models.Model):
     # ------------------------------------------------------------------ demo
 
     @api.model
-    def _lastmile_demo_drive(self, driver_id, delivered, failure_reason_id=False, signature=True):
-        """Demo data: the phone of the driver ``driver_id`` runs the start of today's route
-        through the driver's own actions: start the route, deliver the first ``delivered``
-        stops (a photo at the door, and the customer's signature when ``signature``), then
-        report the next one failed for ``failure_reason_id`` (with a photo when the reason
-        needs one), and send the driver's position."""
-        driver = self.env["lastmile.driver"].browse(driver_id)
-        user = driver.user_id
-        day = driver.company_id._lastmile_date_of(fields.Datetime.now())
-        route = self.search(
-            [("driver_id", "=", driver.id), ("date", "=", day), ("state", "=", "planned")], limit=1
-        )
-        if not route or not user:
-            return
-        route = route.with_user(user)
+    def _lastmile_demo_drive_today(self, days):
+        """Demo data: today's planned routes (which drivers have one depends on the time the
+        demo is made: plans start from now), in the order of their drivers' names, are run
+        from the phone as ``days`` say, one ``(delivered, failure reason xml id or False,
+        signature)`` per route; the routes after them are left to start."""
+        company = self.env.company
+        routes = self.search(
+            [
+                ("company_id", "=", company.id),
+                ("date", "=", company._lastmile_date_of(fields.Datetime.now())),
+                ("state", "=", "planned"),
+                ("driver_id.user_id", "!=", False),
+            ]
+        ).sorted(lambda r: r.driver_id.name)
+        for route, (delivered, reason, signature) in zip(routes, days, strict=False):
+            reason = self.env.ref(reason) if reason else self.env["lastmile.failure.reason"]
+            route._lastmile_demo_drive(delivered, reason, signature)
+
+    def _lastmile_demo_drive(self, delivered, reason, signature):
+        """Demo data: the driver's phone runs the start of this route through the driver's own
+        actions: start the route, deliver the first ``delivered`` stops (a photo at the door,
+        and the customer's signature when ``signature``), then report the next one failed for
+        ``reason`` (with a photo when the reason needs one), and send the driver's position."""
+        route = self.with_user(self.driver_id.user_id)
         route.action_start_route()
 
         def picture(name):
             with file_open(f"lastmile_delivery_pod/demo/{name}", "rb") as file:
                 return base64.b64encode(file.read()).decode()
 
-        reason = self.env["lastmile.failure.reason"].browse(failure_reason_id)
         stops = route._sheet_stop_groups()[: delivered + bool(reason)]
         now = fields.Datetime.now()
         # the phone reported these stops over the last hour, one every ten minutes
@@ -356,7 +364,7 @@ class LastmileRoute(models.Model):
                 values["recipient_name"] = customer.split(" ")[0]
                 if signature:
                     values["signature"] = picture("proof_signature.png")
-            tasks.with_user(user).action_submit_proof(values)
+            tasks.with_user(route.env.user).action_submit_proof(values)
         if stops:
             last = stops[-1][0]
             route.action_post_position(
