@@ -22,6 +22,7 @@
         "views/sale_order_views.xml",
         "views/stock_picking_views.xml",
         "views/lastmile_menus.xml",
+        "views/lastmile_portal_templates.xml",
     ],
     "demo": ["demo/lastmile_pod_demo.xml"],
     "assets": {

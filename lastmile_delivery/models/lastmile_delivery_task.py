@@ -34,7 +34,7 @@ class LastmileDeliveryTask(models.Model):
 
     _name = "lastmile.delivery.task"
     _description = "Delivery Task"
-    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin"]
+    _inherit = ["portal.mixin", "rating.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "scheduled_date desc, driver_id, sequence, window_start, id"
     _check_company_auto = True
 

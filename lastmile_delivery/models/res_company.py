@@ -12,6 +12,13 @@ from ..services import matrix as matrix_service
 
 DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
+# how the customer is told of each moment of a delivery (see lastmile.delivery.task notifications)
+NOTIFY_CHANNELS = [
+    ("both", "SMS and email"),
+    ("sms", "SMS only"),
+    ("email", "Email only"),
+    ("none", "Not sent"),
+]
 
 
 class ResCompany(models.Model):
@@ -54,6 +61,65 @@ class ResCompany(models.Model):
         help="How long route planning searches for a better plan (1 to 90 s).",
     )
 
+    lastmile_notify_dispatched = fields.Selection(
+        NOTIFY_CHANNELS,
+        string="Out for Delivery",
+        default="both",
+        required=True,
+        help="When the driver starts the route: the time to expect the driver and the tracking link.",
+    )
+    lastmile_notify_nearby = fields.Selection(
+        NOTIFY_CHANNELS,
+        string="Driver Nearby",
+        default="sms",
+        required=True,
+        help="When the stop before is done, or the driver's live position puts the arrival within "
+        "the minutes set below.",
+    )
+    lastmile_notify_delivered = fields.Selection(
+        NOTIFY_CHANNELS,
+        string="Delivered",
+        default="both",
+        required=True,
+        help="When the driver reports the delivery: the link to the proof of delivery.",
+    )
+    lastmile_notify_failed = fields.Selection(
+        NOTIFY_CHANNELS,
+        string="Not Delivered",
+        default="both",
+        required=True,
+        help="When the driver could not deliver: the reason and what happens next.",
+    )
+    lastmile_notify_rescheduled = fields.Selection(
+        NOTIFY_CHANNELS,
+        string="Rescheduled",
+        default="both",
+        required=True,
+        help="When the delivery moves to another day: the new day and time window.",
+    )
+    lastmile_nearby_minutes = fields.Integer(
+        string="Driver Nearby (min)",
+        default=10,
+        help="The customer is told the driver is near when the arrival expected from the driver's live "
+        "position is this many minutes away or less.",
+    )
+    lastmile_tracking_days = fields.Integer(
+        string="Tracking Link Valid (days)",
+        default=7,
+        help="How many days after the delivery (or its failure) the customer's tracking link still opens.",
+    )
+    lastmile_rating_alert = fields.Integer(
+        string="Low Rating Alert",
+        default=2,
+        help="A customer rating of this many stars or fewer gives the delivery manager an activity.",
+    )
+    lastmile_manager_id = fields.Many2one(
+        "res.users",
+        string="Delivery Manager",
+        domain=[("share", "=", False)],
+        help="Gets an activity for each low customer rating. Empty: the first Last Mile manager.",
+    )
+
     @api.constrains(
         "lastmile_delivery_hour_from",
         "lastmile_delivery_hour_to",
@@ -66,6 +132,9 @@ class ResCompany(models.Model):
         "lastmile_road_factor",
         "lastmile_speed_kmh",
         "lastmile_plan_time_limit",
+        "lastmile_nearby_minutes",
+        "lastmile_tracking_days",
+        "lastmile_rating_alert",
     )
     def _check_lastmile_settings(self):
         for company in self:
@@ -95,6 +164,33 @@ class ResCompany(models.Model):
                 raise ValidationError(
                     self.env._("The planning time limit goes from 1 to 90 seconds of search.")
                 )
+            if not 1 <= company.lastmile_nearby_minutes <= 120:
+                raise ValidationError(
+                    self.env._("“Driver nearby” goes from 1 to 120 minutes before arrival.")
+                )
+            if not 1 <= company.lastmile_tracking_days <= 365:
+                raise ValidationError(
+                    self.env._("The tracking link stays valid from 1 to 365 days after the delivery.")
+                )
+            if not 0 <= company.lastmile_rating_alert <= 5:
+                raise ValidationError(self.env._("The low rating alert goes from 0 (never) to 5 stars."))
+
+    def _lastmile_delivery_manager(self):
+        """Who gets the activities about customers' feedback: the manager set in the settings,
+        else the first Last Mile manager of the company."""
+        self.ensure_one()
+        if self.lastmile_manager_id.active:
+            return self.lastmile_manager_id
+        group = self.env.ref("lastmile_delivery.group_lastmile_manager")
+        return (
+            self.env["res.users"]
+            .sudo()
+            .search(
+                [("all_group_ids", "in", group.ids), ("company_ids", "in", self.ids), ("share", "=", False)],
+                order="id",
+                limit=1,
+            )
+        )
 
     def _lastmile_dispatch_weights(self):
         self.ensure_one()

@@ -21,6 +21,24 @@ class ResConfigSettings(models.TransientModel):
     lastmile_road_factor = fields.Float(related="company_id.lastmile_road_factor", readonly=False)
     lastmile_speed_kmh = fields.Float(related="company_id.lastmile_speed_kmh", readonly=False)
     lastmile_plan_time_limit = fields.Integer(related="company_id.lastmile_plan_time_limit", readonly=False)
+    lastmile_notify_dispatched = fields.Selection(
+        related="company_id.lastmile_notify_dispatched", readonly=False
+    )
+    lastmile_notify_nearby = fields.Selection(related="company_id.lastmile_notify_nearby", readonly=False)
+    lastmile_notify_delivered = fields.Selection(
+        related="company_id.lastmile_notify_delivered", readonly=False
+    )
+    lastmile_notify_failed = fields.Selection(related="company_id.lastmile_notify_failed", readonly=False)
+    lastmile_notify_rescheduled = fields.Selection(
+        related="company_id.lastmile_notify_rescheduled", readonly=False
+    )
+    lastmile_nearby_minutes = fields.Integer(related="company_id.lastmile_nearby_minutes", readonly=False)
+    lastmile_tracking_days = fields.Integer(related="company_id.lastmile_tracking_days", readonly=False)
+    lastmile_rating_alert = fields.Integer(related="company_id.lastmile_rating_alert", readonly=False)
+    lastmile_manager_id = fields.Many2one(related="company_id.lastmile_manager_id", readonly=False)
+    lastmile_twilio_webhook_url = fields.Char(
+        string="Twilio Webhook", compute="_compute_lastmile_twilio_webhook_url"
+    )
     lastmile_matrix_provider = fields.Selection(
         [
             ("straight_line", "Straight line (road factor and average speed)"),
@@ -70,3 +88,25 @@ class ResConfigSettings(models.TransientModel):
         default=DEFAULT_TILE_ATTRIBUTION,
         config_parameter="lastmile.map_tile_attribution",
     )
+
+    def _compute_lastmile_twilio_webhook_url(self):
+        for settings in self:
+            settings.lastmile_twilio_webhook_url = (
+                settings.company_id.get_base_url() + "/lastmile/twilio/incoming"
+            )
+
+    def _lastmile_templates_action(self, model, name):
+        return {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": model,
+            "view_mode": "list,form",
+            "domain": [("model", "=", "lastmile.delivery.task")],
+            "context": {"default_model": "lastmile.delivery.task"},
+        }
+
+    def action_lastmile_sms_templates(self):
+        return self._lastmile_templates_action("sms.template", self.env._("Delivery SMS Templates"))
+
+    def action_lastmile_mail_templates(self):
+        return self._lastmile_templates_action("mail.template", self.env._("Delivery Email Templates"))

@@ -1,3 +1,5 @@
+from markupsafe import Markup
+
 from odoo import fields, models
 
 
@@ -39,3 +41,36 @@ class SaleOrder(models.Model):
         if len(self.lastmile_task_ids) == 1:
             action.update(view_mode="form", views=[(False, "form")], res_id=self.lastmile_task_ids.id)
         return action
+
+    def _lastmile_tracked_tasks(self):
+        """The deliveries of this order the customer can follow (the latest attempt of each)."""
+        self.ensure_one()
+        return (
+            self.sudo()
+            .lastmile_task_ids.filtered(lambda t: t.state != "cancelled")
+            .sorted("id", reverse=True)
+        )
+
+    def _notify_by_email_prepare_rendering_context(
+        self,
+        message,
+        msg_vals=False,
+        model_description=False,
+        force_email_company=False,
+        force_email_lang=False,
+        force_record_name=False,
+    ):
+        """The order's emails (its confirmation first) carry the link to follow its delivery."""
+        context = super()._notify_by_email_prepare_rendering_context(
+            message,
+            msg_vals=msg_vals,
+            model_description=model_description,
+            force_email_company=force_email_company,
+            force_email_lang=force_email_lang,
+            force_record_name=force_record_name,
+        )
+        task = self._lastmile_tracked_tasks()[:1] if len(self) == 1 else None
+        if task and task.state not in ("delivered", "failed"):
+            link = Markup('<a href="%s">%s</a>') % (task.tracking_url, self.env._("Follow your delivery"))
+            context["subtitles"] = [*(context.get("subtitles") or []), link]
+        return context

@@ -7,6 +7,7 @@ from . import (
     test_geocoding,
     test_geocoding_service,
     test_matrix_service,
+    test_notifications,
     test_route,
     test_routing_service,
     test_security,

@@ -86,6 +86,22 @@ class LastmileDeliveryTask(models.Model):
         "after the report (the driver does not wait for the stock).",
     )
 
+    @api.depends("state", "failure_reason_id", "next_attempt_ids.scheduled_date")
+    def _compute_failure_label(self):
+        """The driver's reason, and what it leads to: the next attempt's day, or the goods back."""
+        super()._compute_failure_label()
+        for task in self.filtered(lambda t: t.state == "failed" and t.failure_reason_id):
+            task.failure_label = task.failure_reason_id.name
+            attempt = task.sudo().next_attempt_ids.filtered(lambda t: t.state != "cancelled")[-1:]
+            if attempt:
+                task.next_step_label = self.env._(
+                    "We will try again on %(day)s.", day=attempt.delivery_day_label
+                )
+            elif task.failure_reason_id.outcome == "return":
+                task.next_step_label = self.env._(
+                    "Your order goes back to our warehouse: we will contact you to arrange it."
+                )
+
     @api.depends("proof_ids.active")
     def _compute_proof_id(self):
         for task in self:
@@ -689,6 +705,7 @@ class LastmileDeliveryTask(models.Model):
         self.flush_recordset(["state"])  # one task under way per delivery order: this one is over
         attempt = self.sudo().create(values)
         attempt._queue_processing(dispatch=company.lastmile_auto_dispatch)
+        attempt._lastmile_notify("rescheduled")
         self._message_log(
             body=self.env._(
                 "New attempt %(task)s on %(day)s.", task=attempt.name, day=fields.Date.to_string(day)

@@ -152,7 +152,12 @@ class LastmileRoute(models.Model):
                     "customer": first.partner_shipping_id.name or first.partner_id.name,
                     "address": first.address,
                     "phone": first.phone or "",
-                    "instructions": "\n".join(filter(None, dict.fromkeys(group.mapped("instructions")))),
+                    "instructions": "\n".join(
+                        filter(
+                            None,
+                            dict.fromkeys(group.mapped("instructions") + group.mapped("customer_message")),
+                        )
+                    ),
                     "arrived": bool(first.date_arrived),
                     "proof_required": max(group.mapped("proof_required"), key=PROOF_RANK.get),
                     "navigation": {
@@ -301,6 +306,7 @@ class LastmileRoute(models.Model):
                     eta = origin + timedelta(seconds=visit.start)
                     groups[visit.stop_id].filtered(lambda t, eta=eta: t.eta != eta).sudo().write({"eta": eta})
                 values["end_time"] = origin + timedelta(seconds=plan.end_time)
+                tasks._lastmile_notify_nearby_by_eta()
             route.sudo().write(values)
 
     # ------------------------------------------------------------------ demo

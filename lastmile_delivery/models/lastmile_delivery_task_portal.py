@@ -1,0 +1,253 @@
+"""The customer's side of a delivery: its tracking page (a link with a token, no account
+needed), delivery instructions before departure and a rating afterwards.
+
+The controllers check the token or the portal user's rights, then call these methods on the
+record in superuser mode; the methods check what the customer sent.
+"""
+
+import json
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, format_datetime
+
+INSTRUCTIONS_MAX = 500
+COMMENT_MAX = 1000
+# where the customer may still change what the driver reads
+INSTRUCTION_STATES = ("new", "assigned")
+CLOSED_STATES = ("delivered", "failed", "cancelled")
+
+
+class LastmileDeliveryTask(models.Model):
+    _inherit = "lastmile.delivery.task"
+
+    tracking_url = fields.Char(string="Tracking Link", compute="_compute_tracking_url")
+    customer_message = fields.Text(
+        string="From the Customer",
+        copy=False,
+        tracking=True,
+        help="What the customer wrote on the tracking page or answered by SMS: the driver reads it with "
+        "the instructions.",
+    )
+    date_closed = fields.Datetime(
+        string="Closed On",
+        readonly=True,
+        copy=False,
+        help="When the delivery was delivered, failed or cancelled: its tracking link expires some days "
+        "after.",
+    )
+
+    def _compute_access_url(self):
+        super()._compute_access_url()
+        for task in self:
+            task.access_url = f"/my/deliveries/{task.id}"
+
+    def _compute_tracking_url(self):
+        for task in self:
+            task.tracking_url = task.id and task.get_base_url() + task.sudo().get_portal_url()
+
+    @api.model
+    def _lastmile_workflow_fields(self):
+        return super()._lastmile_workflow_fields() | {"date_closed"}
+
+    def _set_state(self, state, check=True, **values):
+        values.setdefault("date_closed", fields.Datetime.now() if state in CLOSED_STATES else False)
+        return super()._set_state(state, check=check, **values)
+
+    # ------------------------------------------------------------------ rating
+
+    def _rating_get_operator(self):
+        return self.sudo().driver_id.user_id.partner_id
+
+    def _rating_get_partner(self):
+        return self.partner_id
+
+    # ------------------------------------------------------------------ what the page shows
+
+    def _lastmile_tracking_expired(self):
+        """The link works until some days (a setting) after the delivery closed."""
+        self.ensure_one()
+        days = self.company_id.lastmile_tracking_days or 7
+        return bool(
+            self.state in CLOSED_STATES
+            and self.date_closed
+            and self.date_closed + timedelta(days=days) < fields.Datetime.now()
+        )
+
+    def _lastmile_stops_before(self):
+        """How many stops of the round the driver still makes before this one."""
+        self.ensure_one()
+        if not (self.route_id and self.sequence and self.state in ("assigned", "in_transit")):
+            return 0
+        self.flush_model(["route_id", "sequence", "state"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT COUNT(DISTINCT sequence) FROM lastmile_delivery_task
+                    WHERE route_id = %s AND state IN ('assigned', 'in_transit')
+                      AND sequence > 0 AND sequence < %s""",
+                self.route_id.id,
+                self.sequence,
+            )
+        )
+        return self.env.cr.fetchone()[0]
+
+    def _lastmile_shows_driver(self, stops_before):
+        """The driver's position is shown only while they drive to this customer: none before
+        (it would show the other customers' doors), none after delivery."""
+        return self.state == "in_transit" and stops_before == 0
+
+    def _prepare_tracking_live(self):
+        """What the tracking page refreshes every few seconds (JSON): no more than the customer
+        may know, read with a constant number of queries."""
+        self.ensure_one()
+        task = self.sudo()
+        stops_before = task._lastmile_stops_before()
+        driver = task.driver_id
+        position = None
+        if (
+            task._lastmile_shows_driver(stops_before)
+            and driver.last_seen
+            and (driver.current_latitude or driver.current_longitude)
+        ):
+            position = {
+                "lat": driver.current_latitude,
+                "lng": driver.current_longitude,
+                "at": fields.Datetime.to_string(driver.last_seen),
+            }
+        return {
+            "state": task.state,
+            "state_label": dict(task._fields["state"]._description_selection(self.env))[task.state],
+            "steps": task._prepare_tracking_steps(),
+            "eta_label": task.eta_window_label or "",
+            "stops_before": stops_before,
+            "driver": position,
+            "destination": {"lat": task.latitude, "lng": task.longitude}
+            if task.address_state == "ok"
+            else None,
+            "closed": task.state in CLOSED_STATES,
+        }
+
+    def _prepare_tracking_steps(self):
+        """The status timeline: confirmed, out for delivery, delivered (or not delivered)."""
+        self.ensure_one()
+        tz = self.company_id._lastmile_tz().zone
+
+        def when(moment):
+            return moment and format_datetime(self.env, moment, tz=tz, dt_format="EEE d MMM HH:mm") or ""
+
+        state = self.state
+        steps = [
+            {
+                "key": "confirmed",
+                "label": self.env._("Order confirmed"),
+                "done": True,
+                "when": when(self.create_date),
+            },
+            {
+                "key": "dispatched",
+                "label": self.env._("Out for delivery"),
+                "done": state in ("in_transit", "delivered", "failed"),
+                "when": "",
+            },
+        ]
+        if state == "failed":
+            steps.append(
+                {
+                    "key": "failed",
+                    "label": self.env._("Not delivered"),
+                    "done": True,
+                    "when": when(self.date_closed),
+                }
+            )
+        elif state == "cancelled":
+            steps.append(
+                {
+                    "key": "cancelled",
+                    "label": self.env._("Cancelled"),
+                    "done": True,
+                    "when": when(self.date_closed),
+                }
+            )
+        else:
+            steps.append(
+                {
+                    "key": "delivered",
+                    "label": self.env._("Delivered"),
+                    "done": state == "delivered",
+                    "when": when(self.date_delivered) if state == "delivered" else "",
+                }
+            )
+        return steps
+
+    def _prepare_tracking_values(self):
+        """Everything the tracking page shows (the live part included)."""
+        self.ensure_one()
+        task = self.sudo()
+        live = task._prepare_tracking_live()
+        rating = task.rating_ids.filtered(lambda r: r.consumed)[:1]
+        tiles = self.env["res.company"]._lastmile_map_tiles()
+        return {
+            "task": task,
+            "live": live,
+            "live_json": json.dumps(live),
+            "tiles_json": json.dumps(tiles),
+            "driver_name": task.driver_first_name if task.state in ("assigned", "in_transit") else False,
+            "vehicle": task.driver_id.vehicle_name if task.state in ("assigned", "in_transit") else False,
+            "can_edit_instructions": task.state in INSTRUCTION_STATES,
+            "can_rate": task.state == "delivered" and not rating,
+            "rating": rating,
+            "instructions_max": INSTRUCTIONS_MAX,
+            "comment_max": COMMENT_MAX,
+        }
+
+    # ------------------------------------------------------------------ what the customer sends
+
+    def _lastmile_portal_set_instructions(self, text):
+        """The customer's delivery instructions (gate code, where to leave it), until the
+        driver leaves: the driver reads them on the phone."""
+        self.ensure_one()
+        text = (text or "").strip()
+        if self.state not in INSTRUCTION_STATES:
+            raise UserError(
+                self.env._("Your delivery is already on its way: call us to change its instructions.")
+            )
+        if len(text) > INSTRUCTIONS_MAX:
+            raise ValidationError(
+                self.env._("Instructions are limited to %(max)s characters.", max=INSTRUCTIONS_MAX)
+            )
+        self.sudo().customer_message = text or False
+        self.sudo().message_post(
+            body=Markup("%s<br/>%s") % (self.env._("Delivery instructions from the customer:"), text or "-"),
+            author_id=self.partner_id.id,
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+        )
+
+    def _lastmile_portal_rate(self, value, comment):
+        """The customer's rating (1 to 5 stars) of a delivered delivery, once. A low one gives
+        the delivery manager an activity."""
+        self.ensure_one()
+        task = self.sudo()
+        if task.state != "delivered":
+            raise UserError(self.env._("You can rate your delivery once it is delivered."))
+        if task.rating_ids.filtered(lambda r: r.consumed):
+            raise UserError(self.env._("You have already rated this delivery. Thank you!"))
+        if value not in (1, 2, 3, 4, 5):
+            raise ValidationError(self.env._("Choose from 1 to 5 stars."))
+        comment = (comment or "").strip()
+        if len(comment) > COMMENT_MAX:
+            raise ValidationError(self.env._("Comments are limited to %(max)s characters.", max=COMMENT_MAX))
+        token = task._rating_get_access_token()
+        task.rating_apply(value, token=token, feedback=comment, subtype_xmlid="mail.mt_note")
+        if value <= task.company_id.lastmile_rating_alert:
+            manager = task.company_id._lastmile_delivery_manager()
+            if manager:
+                task.activity_schedule(
+                    "mail.mail_activity_data_todo",
+                    summary=self.env._("Low rating: %(stars)s/5", stars=value),
+                    note=comment or self.env._("No comment."),
+                    user_id=manager.id,
+                )
