@@ -8,9 +8,11 @@ from . import (
     test_geocoding_service,
     test_matrix_service,
     test_notifications,
+    test_portal,
     test_route,
     test_routing_service,
     test_security,
     test_stock_flows,
+    test_twilio_webhook,
     test_ui,
 )
