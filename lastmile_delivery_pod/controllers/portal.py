@@ -39,16 +39,17 @@ class LastmileProofPortal(LastmileCustomerPortal):
     @http.route("/my/deliveries/<int:task_id>/proof.pdf", type="http", auth="public")
     def portal_proof_pdf(self, task_id, access_token=None, **kw):
         task_sudo, proof = self._lastmile_proof(task_id, access_token)
-        pdf, _type = (
+        pdf, kind = (
             request.env["ir.actions.report"]
             .sudo()
             ._render_qweb_pdf("lastmile_delivery_pod.action_report_proof_task", [task_sudo.id])
         )
-        filename = f"Proof of delivery {task_sudo.customer_reference}.pdf".replace("/", "-")
+        # the PDF; an HTML page where no PDF engine runs (tests)
+        filename = f"Proof of delivery {task_sudo.customer_reference}.{kind}".replace("/", "-")
         return request.make_response(
             pdf,
             headers=[
-                ("Content-Type", "application/pdf"),
+                ("Content-Type", "application/pdf" if kind == "pdf" else "text/html; charset=utf-8"),
                 ("Content-Length", len(pdf)),
                 ("Content-Disposition", http.content_disposition(filename)),
             ],

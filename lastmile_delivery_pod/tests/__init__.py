@@ -1,1 +1,1 @@
-from . import test_controllers, test_driver_day, test_images, test_ui
+from . import test_controllers, test_driver_day, test_images, test_tracking, test_ui
