@@ -46,6 +46,7 @@
     "assets": {
         "web.assets_backend": [
             "lastmile_delivery/static/src/**/*",
+            ("remove", "lastmile_delivery/static/src/tracking/**/*"),  # the customer's page
         ],
         "web.assets_frontend": [
             "lastmile_delivery/static/src/map/**/*",
