@@ -98,3 +98,49 @@ class TestDriverDayTour(PodCase, HttpCase):
         self.assertEqual(proofs.recipient_name, "Olga")
         self.assertEqual(orders["Olga Offline"].picking_ids.state, "done")
         self.assertEqual(route.stop_count, 4)
+
+
+@tagged("post_install", "-at_install")
+class TestTrackingTour(PodCase, HttpCase):
+    """A customer follows a delivery on a phone from the link of an SMS, without an account."""
+
+    browser_size = "390x844"
+    touch_enabled = True
+
+    def test_customer_follows_the_delivery(self):
+        today = fields.Date.context_today(self.env.user)
+        self.calendar.attendance_ids = [
+            Command.clear(),
+            *[
+                Command.create({"name": f"Day {d}", "dayofweek": str(d), "hour_from": 0, "hour_to": 23.99})
+                for d in range(7)
+            ],
+        ]
+        self.company.write({"lastmile_delivery_hour_from": 0.0, "lastmile_delivery_hour_to": 24.0})
+        order = self._create_order(partner=self.customer, qty=2)
+        task = order.lastmile_task_ids
+        task.write(
+            {
+                "window_start": datetime.combine(today, time(0, 0)),
+                "window_end": datetime.combine(today, time(23, 59)),
+                "driver_id": self.driver.id,
+            }
+        )
+        self.env["lastmile.route"].plan_routes(today, time_limit=1)
+        url = task.get_portal_url()
+
+        self.start_tour(url, "lastmile_tracking_before")
+        self.assertEqual(task.customer_message, "Ring at the blue door <b>please</b>")
+
+        self.as_driver(task.route_id).action_start_route()
+        self.as_driver(task.route_id).action_post_position(
+            {"latitude": task.latitude + 0.002, "longitude": task.longitude, "accuracy": 10}
+        )
+        self.start_tour(url, "lastmile_tracking_on_the_way")
+
+        self.as_driver(task).action_submit_proof(
+            self.proof(captured_at=fields.Datetime.now().isoformat() + "Z")
+        )
+        self.start_tour(url, "lastmile_tracking_after")
+        self.assertEqual(task.rating_last_value, 4)
+        self.assertEqual(task.rating_last_feedback, "Friendly driver")
