@@ -115,7 +115,9 @@ class LastmileDeliveryTask(models.Model):
             position = {
                 "lat": driver.current_latitude,
                 "lng": driver.current_longitude,
-                "at": fields.Datetime.to_string(driver.last_seen),
+                "at": format_datetime(
+                    self.env, driver.last_seen, tz=task.company_id._lastmile_tz().zone, dt_format="HH:mm"
+                ),
             }
         return {
             "state": task.state,

@@ -329,6 +329,36 @@ class LastmileRoute(models.Model):
         for route, (delivered, reason, signature) in zip(routes, days, strict=False):
             reason = self.env.ref(reason) if reason else self.env["lastmile.failure.reason"]
             route._lastmile_demo_drive(delivered, reason, signature)
+        self._lastmile_demo_customers(routes[: len(days)], routes[len(days) :])
+
+    @api.model
+    def _lastmile_demo_customers(self, driven, waiting):
+        """Demo data: the customers' side of today. The first delivery of each driven route is
+        rated from its tracking page (5 stars, then 2, which gives the manager an activity); a
+        customer of a route still to start writes instructions for the driver; the messages
+        the day's moments queued are prepared (SMS in Odoo's queue, emails in the mail queue,
+        both in the deliveries' chatter), as the notification job does after the commit."""
+        ratings = [
+            (5, self.env._("Friendly driver, right on time.")),
+            (2, self.env._("Late, and the box was dented.")),
+        ]
+        for route, (stars, comment) in zip(driven, ratings, strict=False):
+            first = route.task_ids.filtered(lambda t: t.state == "delivered").sorted("date_delivered")[:1]
+            if first:
+                first.sudo()._lastmile_portal_rate(stars, comment)
+        later = waiting[:1].task_ids.filtered(lambda t: t.state == "assigned").sorted("sequence")[:1]
+        if later:
+            later.sudo()._lastmile_portal_set_instructions(
+                self.env._("Gate code 4521, second floor on the left.")
+            )
+        self._lastmile_demo_send_messages()
+
+    @api.model
+    def _lastmile_demo_send_messages(self):
+        """Demo data: what the notification job does seconds after each moment."""
+        Task = self.env["lastmile.delivery.task"].sudo()
+        for task in Task.search([("notification_pending", "=", True)], order="id"):
+            task._lastmile_send_notifications()
 
     def _lastmile_demo_drive(self, delivered, reason, signature):
         """Demo data: the driver's phone runs the start of this route through the driver's own
@@ -337,6 +367,7 @@ class LastmileRoute(models.Model):
         ``reason`` (with a photo when the reason needs one), and send the driver's position."""
         route = self.with_user(self.driver_id.user_id)
         route.action_start_route()
+        self._lastmile_demo_send_messages()  # “out for delivery”, before the stops are reported
 
         def picture(name):
             with file_open(f"lastmile_delivery_pod/demo/{name}", "rb") as file:

@@ -62,14 +62,7 @@ export class LastmileTracking extends Interaction {
     }
 
     seenLabel() {
-        if (!this.live.driver) {
-            return "";
-        }
-        const seen = new Date(this.live.driver.at.replace(" ", "T") + "Z");
-        return this.el.dataset.labelSeen.replace(
-            "%s",
-            seen.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-        );
+        return this.live.driver ? this.el.dataset.labelSeen.replace("%s", this.live.driver.at) : "";
     }
 
     placeDriver() {

@@ -1,0 +1,278 @@
+"""Customers following their deliveries: the tracking page and its JSON endpoint under load.
+
+Run after `make test` (it copies the test database, which has every addon installed)::
+
+    .venv/bin/python bench/tracking_load.py [--clients 20] [--duration 30] [--workers 4]
+
+What it does:
+
+1. Copies the test database and makes today's delivery day through the ORM (the day of
+   ``bench/driver_day.py``: drivers, confirmed orders, routes planned by ``plan_routes``), then
+   starts every route from its driver's phone and posts each driver's position: the first
+   open stop of each route shows its driver on the map, the others their stops before.
+2. Starts Odoo on a free loopback port (``--workers`` processes, 0 for the threaded server of
+   `make run`), with its request log (it holds the SQL queries of each request).
+3. Probe, one request at a time on the threaded server: the page and the JSON of a delivery
+   with the driver on the way, of one with a few stops before it and of one at the end of a
+   long route, three times each: their queries must be the same.
+4. Load, for ``--duration`` seconds: ``--clients`` anonymous visitors (no session cookie, the
+   token of the link only), each on the delivery of another customer, open the page, then ask
+   its JSON ``--polls`` times, again and again, without pause (a real page asks every 15 s:
+   this is hundreds of customers' worth of refreshes).
+
+Prints one JSON line per request kind (requests, errors, p50/p95/max in ms, SQL queries per
+request), then a last line with the probe and the targets (issue 9, 2 cores): JSON p95 under
+100 ms, page p95 under 300 ms, no error, queries independent of the delivery. Exits 1 when one
+is missed. The copied database is dropped at the end (``--keep`` keeps it).
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import threading
+import time
+from types import SimpleNamespace
+
+import requests
+from driver_day import (
+    ROOT,
+    LogReader,
+    copy_database,
+    drop_database,
+    free_port,
+    make_day,
+    percentile,
+    start_server,
+    stop_server,
+)
+from odoo_day import open_registry
+
+KINDS = ("page", "live")
+LOG_LINE = re.compile(r'"GET /my/deliveries/\d+(/live)?\?\S* HTTP/[\d.]+" (\d{3}) \S+ (\d+) ')
+TARGETS_MS = {"live": 100.0, "page": 300.0}
+
+
+class TrackingLog(LogReader):
+    def read(self):
+        with self.path.open(encoding="utf-8", errors="replace") as log:
+            log.seek(self.offset)
+            text = log.read()
+            self.offset = log.tell()
+        return [("live" if m[1] else "page", int(m[2]), int(m[3])) for m in LOG_LINE.finditer(text)]
+
+
+def make_tracked_day(env, args):
+    """Today's routes, started, with their drivers' positions; returns the tracking links of
+    the load and, for the probe, three links: the driver on the way, a few stops before, the
+    end of a long route."""
+    day_args = SimpleNamespace(
+        drivers=args.drivers, small=args.small, large=args.large, plan_seconds=10, password=args.password
+    )
+    make_day(env, day_args, random.Random(1))
+    today = env.company._lastmile_date_of(env.cr.now())
+    routes = env["lastmile.route"].search([("date", "=", today), ("state", "=", "planned")])
+    for route in routes:
+        driver = route.with_user(route.driver_id.user_id)
+        driver.action_start_route()
+        first = route.task_ids.filtered(lambda t: t.state == "in_transit").sorted("sequence")[:1]
+        driver.action_post_position(
+            {"latitude": first.latitude + 0.003, "longitude": first.longitude, "accuracy": 10}
+        )
+    tasks = routes.task_ids.filtered(lambda t: t.state == "in_transit")
+    links = {task: task.get_portal_url() for task in tasks}
+    long_route = max(routes, key=lambda r: len(r.task_ids))
+    ordered = long_route.task_ids.sorted("sequence")
+    probe = {
+        "on_the_way": links[ordered[0]],
+        "few_before": links[ordered[3]],
+        "end_of_long_route": links[ordered[-1]],
+    }
+    load = [links[t] for t in sorted(tasks - ordered, key=lambda t: t.id)]
+    random.Random(2).shuffle(load)
+    env.cr.commit()
+    return load[: args.clients], probe
+
+
+class Visitor:
+    """A customer's phone on the tracking link: no login, a fresh session."""
+
+    def __init__(self, base_url, link, record):
+        self.base_url, self.link, self.record = base_url, link, record
+        self.session = requests.Session()
+        path, _sep, query = link.partition("?")
+        self.live_url = f"{base_url}{path}/live?{query}"
+
+    def get(self, kind, url):
+        started = time.perf_counter()
+        try:
+            answer = self.session.get(url, timeout=60)
+            ok = answer.status_code == 200 and (kind == "page" or "state" in answer.json())
+            status = 200 if ok else -1 if answer.status_code == 200 else answer.status_code
+            detail = answer.text[:120]
+        except (requests.RequestException, ValueError) as error:
+            status, detail = 0, str(error)
+        self.record(kind, (time.perf_counter() - started) * 1000, status, detail)
+
+    def page(self):
+        self.get("page", self.base_url + self.link)
+
+    def live(self):
+        self.get("live", self.live_url)
+
+
+class Recorder:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.times = {k: [] for k in KINDS}
+        self.errors = {k: [] for k in KINDS}
+
+    def __call__(self, kind, ms, status, detail):
+        with self.lock:
+            self.times[kind].append(ms)
+            if status != 200:
+                self.errors[kind].append(f"{status}: {detail}")
+
+
+def visit(visitor, stop_at, polls, failures):
+    try:
+        while time.monotonic() < stop_at:
+            visitor.page()
+            for _i in range(polls):
+                if time.monotonic() >= stop_at:
+                    return
+                visitor.live()
+    except Exception as error:  # noqa: BLE001 - a visitor that crashed is an error of the run
+        failures.append(repr(error))
+
+
+def probe_queries(base_url, links, log):
+    counts = {}
+    for name, link in links.items():
+        visitor = Visitor(base_url, link, Recorder())
+        for _i in range(3):
+            visitor.page()
+            visitor.live()
+        time.sleep(1)  # the log line is written once the answer is sent
+        for kind, status, queries in log.read():
+            counts.setdefault(name, {}).setdefault(kind, []).append(queries if status == 200 else 10**6)
+    return {name: {kind: min(values) for kind, values in kinds.items()} for name, kinds in counts.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
+    parser.add_argument("--polls", type=int, default=5, help="JSON requests after each page load")
+    parser.add_argument("--drivers", type=int, default=10, help="even; their routes hold the deliveries")
+    parser.add_argument("--small", type=int, default=10, help="stops of half the routes")
+    parser.add_argument("--large", type=int, default=30, help="stops of the other half")
+    parser.add_argument("--workers", type=int, default=4, help="Odoo worker processes (0: threaded)")
+    parser.add_argument("--template", default=os.environ.get("TEST_DB_NAME") or "lastmile_test")
+    parser.add_argument("--db", default="lastmile_bench_tracking")
+    parser.add_argument("--password", default="bench-driver")
+    parser.add_argument("--keep", action="store_true", help="keep the database and the server log")
+    args = parser.parse_args()
+
+    import odoo
+    import odoo.sql_db
+    from odoo.tools import config
+
+    if not (ROOT / ".local" / "odoo.conf").exists():
+        sys.exit("Run `make test` (or `make provision`) first: .local/odoo.conf is missing.")
+    config.parse_config(["-c", str(ROOT / ".local" / "odoo.conf"), "--log-level=warn"])
+
+    started = time.perf_counter()
+    copy_database(args.template, args.db)
+    registry = open_registry(args.db)
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        links, probe_links = make_tracked_day(env, args)
+    type(registry).delete(args.db)
+    odoo.sql_db.close_db(args.db)
+    setup_seconds = time.perf_counter() - started
+    if len(links) < args.clients:
+        sys.exit(f"Only {len(links)} deliveries under way for {args.clients} clients: raise --drivers.")
+
+    port = free_port()
+    logfile = ROOT / ".local" / f"bench-tracking-{port}.log"
+    base_url = f"http://127.0.0.1:{port}"
+    log = TrackingLog(logfile)
+    server = None
+    try:
+        server = start_server(args.db, port, 0, logfile)
+        probe = probe_queries(base_url, probe_links, log)
+        stop_server(server)
+        server = start_server(args.db, port, args.workers, logfile)
+        recorder = Recorder()
+        visitors = [Visitor(base_url, link, recorder) for link in links]
+        for visitor in visitors:  # the server's caches warm, as after a minute of production
+            visitor.page()
+            visitor.live()
+        recorder = Recorder()
+        for visitor in visitors:
+            visitor.record = recorder
+        log.read()
+        failures = []
+        stop_at = time.monotonic() + args.duration
+        threads = [threading.Thread(target=visit, args=(v, stop_at, args.polls, failures)) for v in visitors]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        time.sleep(1)
+        queries = {k: [] for k in KINDS}
+        for kind, status, count in log.read():
+            if status == 200:
+                queries[kind].append(count)
+    finally:
+        if server:
+            stop_server(server)
+        if not args.keep:
+            logfile.unlink(missing_ok=True)
+            drop_database(args.db)
+
+    ok = not failures
+    for kind in KINDS:
+        times = recorder.times[kind]
+        p95 = percentile(times, 0.95)
+        line = {
+            "request": kind,
+            "requests": len(times),
+            "per_second": round(len(times) / args.duration, 1),
+            "errors": len(recorder.errors[kind]),
+            "p50_ms": round(percentile(times, 0.5), 1) if times else None,
+            "p95_ms": round(p95, 1) if times else None,
+            "max_ms": round(max(times), 1) if times else None,
+            "target_p95_ms": TARGETS_MS[kind],
+            "queries_median": statistics.median(queries[kind]) if queries[kind] else None,
+            "queries_max": max(queries[kind]) if queries[kind] else None,
+        }
+        ok &= bool(times) and p95 < TARGETS_MS[kind] and not recorder.errors[kind]
+        print(json.dumps(line))
+        for error in sorted(set(recorder.errors[kind]))[:5]:
+            print(f"  {kind}: {error}", file=sys.stderr)
+    same_queries = all(len({probe[name].get(kind) for name in probe}) == 1 for kind in KINDS)
+    ok &= same_queries
+    print(
+        json.dumps(
+            {
+                "clients": args.clients,
+                "workers": args.workers,
+                "duration_s": args.duration,
+                "setup_s": round(setup_seconds, 1),
+                "queries_per_request_by_delivery": probe,
+                "queries_independent_of_delivery": same_queries,
+                "client_failures": failures[:5],
+                "ok": ok,
+            }
+        )
+    )
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
