@@ -2,7 +2,8 @@
 
 Checked before anything else: the size of the request, then Twilio's signature of it
 (``X-Twilio-Signature``, made with the auth token of the company whose account sent the
-message). A request that fails a check is refused, logged, and stores nothing. Then one model
+message). A request that fails a check is refused, logged, and stores nothing; a message received
+again (Twilio retries) changes nothing. Then one model
 method does the work: the reply goes to the customer's delivery under way, STOP opts the
 number out of delivery SMS.
 """
@@ -29,26 +30,26 @@ class LastmileTwilioController(http.Controller):
         )
         return request.make_response(reason, headers=[("Content-Type", "text/plain")], status=status)
 
-    def _signed_company(self, params, signature):
-        """The company whose Twilio account signed these parameters, else an empty record."""
+    def _signed_companies(self, params, signature):
+        """The companies of the Twilio account that signed these parameters (several companies
+        may share one account), else an empty recordset."""
+        Company = request.env["res.company"].sudo()
         account = params.get("AccountSid") or ""
         if not (signature and account.startswith("AC") and len(account) == 34):
-            return request.env["res.company"]
-        company = (
-            request.env["res.company"]
-            .sudo()
-            .search([("sms_provider", "=", "twilio"), ("sms_twilio_account_sid", "=", account)], limit=1)
+            return Company
+        companies = Company.search(
+            [("sms_provider", "=", "twilio"), ("sms_twilio_account_sid", "=", account)]
         )
-        if not company.sms_twilio_auth_token:
-            return request.env["res.company"]
-        validator = RequestValidator(company.sms_twilio_auth_token)
         # the URL Twilio called: as pasted from the README (the public base URL), or as this
         # server sees it behind a proxy that passes the host and scheme on (proxy mode)
         path = request.httprequest.full_path.rstrip("?")
-        urls = {url_join(company.get_base_url(), path), request.httprequest.url}
-        if any(validator.validate(url, params, signature) for url in urls):
-            return company
-        return request.env["res.company"]
+        for token in set(companies.filtered("sms_twilio_auth_token").mapped("sms_twilio_auth_token")):
+            validator = RequestValidator(token)
+            signed = companies.filtered(lambda c, t=token: c.sms_twilio_auth_token == t)
+            urls = {url_join(signed[0].get_base_url(), path), request.httprequest.url}
+            if any(validator.validate(url, params, signature) for url in urls):
+                return signed
+        return Company
 
     @http.route(
         "/lastmile/twilio/incoming",
@@ -63,8 +64,8 @@ class LastmileTwilioController(http.Controller):
         if length is None or length > MAX_BODY:
             return self._refuse(413, "Request too large")
         params = request.httprequest.form.to_dict()
-        company = self._signed_company(params, request.httprequest.headers.get("X-Twilio-Signature", ""))
-        if not company:
+        companies = self._signed_companies(params, request.httprequest.headers.get("X-Twilio-Signature", ""))
+        if not companies:
             return self._refuse(403, "Invalid signature")
         sid = params.get("MessageSid") or params.get("SmsSid") or ""
         if not (sid.startswith(("SM", "MM")) and len(sid) == 34 and params.get("From")):
@@ -72,8 +73,8 @@ class LastmileTwilioController(http.Controller):
         outcome = (
             request.env["lastmile.delivery.task"]
             .sudo()
-            ._lastmile_receive_sms(company, params["From"], params.get("Body") or "", sid)
+            ._lastmile_receive_sms(companies, params["From"], params.get("Body") or "", sid)
         )
-        if outcome == "replay":
-            return self._refuse(409, "Message already received")
+        if outcome == "replay":  # Twilio sending it again: already done, nothing more to do
+            _logger.info("Last Mile SMS webhook: message %s received again, ignored", sid)
         return request.make_response(EMPTY_TWIML, headers=[("Content-Type", "text/xml")])

@@ -15,6 +15,8 @@ from odoo.fields import Domain
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL, format_date, format_datetime
 
+from .lastmile_delivery_task_portal import CUSTOMER_MESSAGE_MAX
+
 _logger = logging.getLogger(__name__)
 
 # the moments, in the order a customer lives them
@@ -62,6 +64,9 @@ class LastmileDeliveryTask(models.Model):
         compute="_compute_customer_reference", help="The order's number as the customer knows it."
     )
     delivery_day_label = fields.Char(compute="_compute_delivery_day_label")
+    window_hours_label = fields.Char(
+        compute="_compute_delivery_day_label", help="“10:00–12:00”: the promised window's hours."
+    )
     failure_label = fields.Char(
         string="Why Not Delivered", compute="_compute_failure_label", help="What the customer is told."
     )
@@ -74,6 +79,7 @@ class LastmileDeliveryTask(models.Model):
     # ------------------------------------------------------------------ computes
 
     @api.depends("eta", "window_start", "window_end", "state")
+    @api.depends_context("lang")
     def _compute_eta_window_label(self):
         """“10:40–11:10”: the ETA give or take a quarter of an hour, on five-minute marks, in the
         shop's time zone; the promised window while there is no ETA."""
@@ -92,6 +98,7 @@ class LastmileDeliveryTask(models.Model):
             task.eta_window_label = f"{first}–{last}"
 
     @api.depends("notifications")
+    @api.depends_context("lang")
     def _compute_notification_summary(self):
         moments = {
             "dispatched": self.env._("Out for delivery"),
@@ -129,15 +136,26 @@ class LastmileDeliveryTask(models.Model):
             task_sudo = task.sudo()
             task.customer_reference = task_sudo.sale_order_id.name or task_sudo.picking_id.name or task.name
 
-    @api.depends("scheduled_date")
+    @api.depends("scheduled_date", "window_start", "window_end")
+    @api.depends_context("lang")
     def _compute_delivery_day_label(self):
-        """“Tuesday 24 November”, in the reader's language."""
+        """“Tuesday 24 November” and “10:00–12:00”, in the reader's language and the shop's
+        time zone."""
         for task in self:
             task.delivery_day_label = task.scheduled_date and format_date(
                 self.env, task.scheduled_date, date_format="EEEE d MMMM"
             )
+            task.window_hours_label = False
+            if task.window_start and task.window_end:
+                tz = task.company_id._lastmile_tz().zone
+                start, end = (
+                    format_datetime(self.env, moment, tz=tz, dt_format="HH:mm")
+                    for moment in (task.window_start, task.window_end)
+                )
+                task.window_hours_label = f"{start}–{end}"
 
     @api.depends("state")
+    @api.depends_context("lang")
     def _compute_failure_label(self):
         """Without proof of delivery the driver gives no reason: the shop calls the customer."""
         for task in self:
@@ -194,6 +212,10 @@ class LastmileDeliveryTask(models.Model):
         before = {task.id: task.state for task in self}
         result = super()._set_state(state, check=check, **values)
         moved = self.filtered(lambda t: before[t.id] != state)
+        # a failed delivery sent back to dispatch goes out again: its customer is told again
+        again = moved.filtered(lambda t: before[t.id] == "failed" and state in ("new", "assigned"))
+        if again:
+            again.sudo().write({"notifications": False, "notification_pending": False})
         if state in MOMENT_OF_STATE:
             moved._lastmile_notify(MOMENT_OF_STATE[state])
         if state in ("delivered", "failed"):
@@ -250,21 +272,28 @@ class LastmileDeliveryTask(models.Model):
         built (a template broken by an edit) is noted on the delivery and not tried again."""
         Cron = self.env["ir.cron"]
         pending = [("notification_pending", "=", True)]
+        busy = self.browse()
         for task in self.sudo().search(pending, limit=batch, order="id"):
             try:
                 with self.env.cr.savepoint():
+                    if not task.try_lock_for_update(allow_referencing=True):
+                        busy |= task  # a driver's report on it right now: the next round
+                        continue
                     task._lastmile_send_notifications()
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-                self.env.ref("lastmile_delivery.ir_cron_lastmile_notify")._trigger(
-                    fields.Datetime.now() + timedelta(seconds=10)
-                )
-                Cron._commit_progress(remaining=0)
-                return
+                busy |= task
+                continue
             except Exception as error:  # noqa: BLE001 - any error of a template: noted, the others go on
                 _logger.exception("Last Mile: the customer messages of %s could not be sent", task.name)
                 task._lastmile_notification_failed(error)
-            Cron._commit_progress(1)
-        Cron._commit_progress(remaining=self.sudo().search_count(pending))
+            if not Cron._commit_progress(1):
+                break  # the job's time is up: the rest at its next run
+        if busy:
+            self.env.ref("lastmile_delivery.ir_cron_lastmile_notify")._trigger(
+                fields.Datetime.now() + timedelta(seconds=10)
+            )
+        left = self.sudo().search_count(pending + [("id", "not in", busy.ids)])
+        Cron._commit_progress(remaining=left)
 
     def _lastmile_send_notifications(self):
         self.ensure_one()
@@ -371,19 +400,20 @@ class LastmileDeliveryTask(models.Model):
     # ------------------------------------------------------------------ replies (the webhook)
 
     @api.model
-    def _lastmile_receive_sms(self, company, number, body, sid):
-        """An SMS a customer sent to the company's Twilio number. Returns what was done:
-        ``replay`` (this message was already received: nothing done), ``stop``/``start`` (the
-        number opted out of delivery SMS, or back in), ``reply`` (posted on their delivery under
-        way, and added to what the driver reads), ``unknown`` (no delivery under way for this
-        number: nothing stored)."""
+    def _lastmile_receive_sms(self, companies, number, body, sid):
+        """An SMS a customer sent to the Twilio number of ``companies`` (one Twilio account).
+        Returns what was done: ``replay`` (this message was already received: nothing done),
+        ``stop``/``start`` (the number opted out of delivery SMS, or back in), ``reply`` (posted
+        on their delivery under way, and added to what the driver reads), ``unknown`` (no
+        delivery under way for this number: nothing stored)."""
         message_id = f"<twilio-{sid}@lastmile>"
         if self.env["mail.message"].sudo().search_count([("message_id", "=", message_id)], limit=1):
             return "replay"
-        number = self.env["res.partner"]._phone_format(number=number, country=company.country_id) or number
+        country = companies[:1].country_id
+        number = self.env["res.partner"]._phone_format(number=number, country=country) or number
         body = (body or "").strip()[:SMS_MAX]
         keyword = body.upper().strip(" .!")
-        task = self._lastmile_task_of_number(company, number)
+        task = self._lastmile_task_of_number(companies, number)
         log = {
             "author_id": task.partner_shipping_id.id,
             "message_id": message_id,
@@ -418,14 +448,14 @@ class LastmileDeliveryTask(models.Model):
         return "reply"
 
     @api.model
-    def _lastmile_task_of_number(self, company, number):
+    def _lastmile_task_of_number(self, companies, number):
         """The delivery under way of the customer with this phone number: the one on the way,
         else the next one."""
         if not number:
             return self.browse()
         tasks = self.sudo().search(
             [
-                ("company_id", "=", company.id),
+                ("company_id", "in", companies.ids),
                 ("state", "in", ("new", "assigned", "in_transit")),
                 ("partner_shipping_id.phone_sanitized", "=", number),
             ],
@@ -443,7 +473,8 @@ class LastmileDeliveryTask(models.Model):
             time=format_datetime(self.env, fields.Datetime.now(), tz=tz, dt_format="HH:mm"),
             text=text,
         )
-        self.sudo().customer_message = "\n".join(filter(None, [self.customer_message, line]))
+        text = "\n".join(filter(None, [self.customer_message, line]))
+        self.sudo().customer_message = text[-CUSTOMER_MESSAGE_MAX:]
         self.message_post(
             body=text,
             author_id=self.partner_shipping_id.id,

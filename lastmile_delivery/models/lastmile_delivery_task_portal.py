@@ -6,6 +6,7 @@ record in superuser mode; the methods check what the customer sent.
 """
 
 import json
+import uuid
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -16,6 +17,10 @@ from odoo.tools import SQL, format_datetime
 
 INSTRUCTIONS_MAX = 500
 COMMENT_MAX = 1000
+# what the customer wrote (page and SMS replies), kept for the driver: the latest part
+CUSTOMER_MESSAGE_MAX = 2000
+# a driver's position older than this is not shown: the phone stopped sending
+POSITION_FRESH = timedelta(minutes=10)
 # where the customer may still change what the driver reads
 INSTRUCTION_STATES = ("new", "assigned")
 CLOSED_STATES = ("delivered", "failed", "cancelled")
@@ -27,8 +32,7 @@ class LastmileDeliveryTask(models.Model):
     tracking_url = fields.Char(string="Tracking Link", compute="_compute_tracking_url")
     customer_message = fields.Text(
         string="From the Customer",
-        copy=False,
-        tracking=True,
+        readonly=True,
         help="What the customer wrote on the tracking page or answered by SMS: the driver reads it with "
         "the instructions.",
     )
@@ -51,7 +55,27 @@ class LastmileDeliveryTask(models.Model):
 
     @api.model
     def _lastmile_workflow_fields(self):
-        return super()._lastmile_workflow_fields() | {"date_closed"}
+        # the customer's words and the closing date: only the customer's page, their SMS and
+        # the workflow write them
+        return super()._lastmile_workflow_fields() | {"date_closed", "customer_message"}
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:  # the tracking link exists from the start: reading never writes
+            vals.setdefault("access_token", str(uuid.uuid4()))
+        return super().create(vals_list)
+
+    # ------------------------------------------------------------------ Odoo's own portal routes
+
+    @api.model
+    def _get_thread_with_access(self, thread_id, *, hash=None, pid=None, token=None, **kwargs):
+        """The tracking link's token opens the tracking page only (which checks what it
+        accepts), not Odoo's chatter and rating routes: those need the record's rights."""
+        return super()._get_thread_with_access(thread_id, **kwargs)
+
+    def _get_allowed_message_params(self):
+        """A rating comes from the tracking page only, once, after delivery."""
+        return super()._get_allowed_message_params() - {"rating_value"}
 
     def _set_state(self, state, check=True, **values):
         values.setdefault("date_closed", fields.Datetime.now() if state in CLOSED_STATES else False)
@@ -96,8 +120,32 @@ class LastmileDeliveryTask(models.Model):
 
     def _lastmile_shows_driver(self, stops_before):
         """The driver's position is shown only while they drive to this customer: none before
-        (it would show the other customers' doors), none after delivery."""
-        return self.state == "in_transit" and stops_before == 0
+        (it would show the other customers' doors), none after delivery, none for a delivery
+        on the way outside a planned round."""
+        return bool(
+            self.state == "in_transit"
+            and self.route_id.state == "in_progress"
+            and self.sequence > 0
+            and stops_before == 0
+        )
+
+    def _lastmile_fresh_position(self, driver):
+        """The driver's position, if sent after the stop before was closed (not the previous
+        customer's door) and within the last minutes (not a phone that stopped sending)."""
+        if not driver.last_seen or not (driver.current_latitude or driver.current_longitude):
+            return False
+        if driver.last_seen < fields.Datetime.now() - POSITION_FRESH:
+            return False
+        self.flush_model(["route_id", "date_closed"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT MAX(date_closed) FROM lastmile_delivery_task WHERE route_id = %s AND id != %s",
+                self.route_id.id,
+                self.id,
+            )
+        )
+        last_closed = self.env.cr.fetchone()[0]
+        return not last_closed or driver.last_seen > last_closed
 
     def _prepare_tracking_live(self):
         """What the tracking page refreshes every few seconds (JSON): no more than the customer
@@ -107,11 +155,7 @@ class LastmileDeliveryTask(models.Model):
         stops_before = task._lastmile_stops_before()
         driver = task.driver_id
         position = None
-        if (
-            task._lastmile_shows_driver(stops_before)
-            and driver.last_seen
-            and (driver.current_latitude or driver.current_longitude)
-        ):
+        if task._lastmile_shows_driver(stops_before) and task._lastmile_fresh_position(driver):
             position = {
                 "lat": driver.current_latitude,
                 "lng": driver.current_longitude,
@@ -220,7 +264,7 @@ class LastmileDeliveryTask(models.Model):
             raise ValidationError(
                 self.env._("Instructions are limited to %(max)s characters.", max=INSTRUCTIONS_MAX)
             )
-        self.sudo().customer_message = text or False
+        self.sudo().customer_message = text[-CUSTOMER_MESSAGE_MAX:] or False
         self.sudo().message_post(
             body=Markup("%s<br/>%s") % (self.env._("Delivery instructions from the customer:"), text or "-"),
             author_id=self.partner_id.id,

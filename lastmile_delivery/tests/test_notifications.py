@@ -127,6 +127,17 @@ class TestNotifications(MockSmsTwilioApi, LastmileCase):
         self.assertIn("The shop will contact you", self._sms[0]["body"])
         self.assertIn("could not deliver", self.mails_of(task).subject)
 
+    def test_back_to_dispatch_tells_the_customer_again(self):
+        task = self.planned(self.customer)
+        task.with_user(self.driver_user).action_start()
+        task.with_user(self.driver_user).action_fail()
+        self.send_queued()
+        task.with_user(self.dispatcher_user).action_reset()
+        self.assertFalse(task.sudo().notifications, "a new round for the same delivery")
+        task.with_user(self.dispatcher_user).write({"driver_id": self.driver.id})
+        task.with_user(self.driver_user).action_start()
+        self.assertEqual(task.sudo().notifications, {"dispatched": "queued"})
+
     def test_a_stale_moment_is_not_sent(self):
         """“Driver nearby” queued, then the delivery done before the job ran: only “delivered”."""
         first, second = self.planned(self.customer, self.second)

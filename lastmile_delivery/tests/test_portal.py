@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from freezegun import freeze_time
 
+from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import MIDI, NEAR, NOW, LastmileCase
@@ -159,7 +160,12 @@ class TestTrackingPage(LastmileCase, HttpCase):
         after_first, after_second = self.live(first, tokens[first]), self.live(second, tokens[second])
         self.assertIsNone(after_first["driver"], "none after delivery")
         self.assertTrue(after_first["closed"])
-        self.assertEqual(after_second["driver"]["lng"], 4.350)
+        self.assertIsNone(after_second["driver"], "not the position at the first customer's door")
+        self.driver.sudo().write(
+            {"current_latitude": 50.845, "current_longitude": 4.345, "last_seen": NOW + timedelta(seconds=20)}
+        )
+        with freeze_time(NOW + timedelta(seconds=30)):
+            self.assertEqual(self.live(second, tokens[second])["driver"]["lng"], 4.345)
         self.assertEqual([s["done"] for s in after_first["steps"]], [True, True, True])
 
     def test_live_endpoint_queries_do_not_grow(self):
@@ -257,3 +263,77 @@ class TestTrackingPage(LastmileCase, HttpCase):
         )
         self.assertEqual(set(data["driver"]), {"lat", "lng", "at"})
         json.dumps(data)
+
+    # ------------------------------------------------------------------ what the token does not open
+
+    def test_the_token_does_not_open_odoo_chatter_nor_ratings(self):
+        """The link's token is for the tracking page: Odoo's chatter route refuses it (no post,
+        no rating of any value, in any state)."""
+        self.start_route()
+        self.task.with_user(self.driver_user).action_deliver()
+        messages = len(self.task.message_ids)
+        response = self.url_open(
+            "/mail/message/post",
+            data=json.dumps(
+                {
+                    "params": {
+                        "thread_model": "lastmile.delivery.task",
+                        "thread_id": self.task.id,
+                        "post_data": {"body": "Spam", "message_type": "comment", "rating_value": 1},
+                        "token": self.token,
+                    }
+                }
+            ),
+            headers={"Content-Type": "application/json"},
+        )
+        self.assertIn("error", response.json())
+        self.task.invalidate_recordset()
+        self.assertEqual(len(self.task.message_ids), messages)
+        self.assertFalse(self.task.rating_ids)
+        self.assertIn(
+            "How was your delivery?", self.open(self.task, self.token).text, "the real form is still there"
+        )
+
+    def test_nobody_writes_a_rating_from_the_back_office(self):
+        self.start_route()
+        self.task.with_user(self.driver_user).action_deliver()
+        values = {
+            "res_model_id": self.env["ir.model"]._get_id("lastmile.delivery.task"),
+            "res_id": self.task.id,
+            "rating": 5,
+            "consumed": True,
+        }
+        for user in (self.driver_user, self.dispatcher_user, self.manager_user):
+            with self.assertRaises(AccessError):
+                self.env["rating.rating"].with_user(user).create(values)
+        self.post_form(self.task, self.token, "rate", rating="3")
+        rating = self.task.rating_ids
+        with self.assertRaises(AccessError):
+            rating.with_user(self.driver_user).write({"rating": 5})
+        self.assertEqual(rating.rating, 3)
+
+    def test_nobody_writes_what_the_customer_said(self):
+        for user in (self.dispatcher_user, self.manager_user):
+            with self.assertRaises(AccessError):
+                self.task.with_user(user).write({"customer_message": "The customer said: leave it outside"})
+
+    def test_no_position_outside_the_round_nor_an_old_one(self):
+        first, second = self.first_and_second()
+        self.start_route()
+        # a delivery set on the way by hand, outside the planned round
+        loose = self._create_task(self.portal_user.partner_id, driver_id=self.driver.id)
+        loose.with_user(self.dispatcher_user).action_start()
+        self.assertIsNone(self.live(loose, loose.sudo().access_token)["driver"])
+        token = first.sudo().access_token
+        self.assertTrue(self.live(first, token)["driver"])
+        # the phone stopped sending a quarter of an hour ago
+        with freeze_time(NOW + timedelta(minutes=15)):
+            self.assertIsNone(self.live(first, token)["driver"])
+        # the previous stop was just closed: the last position is at that customer's door
+        first.with_user(self.driver_user).action_deliver()
+        self.assertIsNone(self.live(second, second.sudo().access_token)["driver"])
+        self.driver.sudo().write(
+            {"current_latitude": 50.84, "current_longitude": 4.34, "last_seen": NOW + timedelta(seconds=30)}
+        )
+        with freeze_time(NOW + timedelta(minutes=1)):
+            self.assertEqual(self.live(second, second.sudo().access_token)["driver"]["lat"], 50.84)

@@ -61,11 +61,23 @@ class TestTwilioWebhook(LastmileCase, HttpCase):
             self.task.with_user(self.driver_user).read(["customer_message"])[0]["customer_message"],
         )
 
-    def test_replay_is_refused(self):
+    def test_replay_changes_nothing(self):
         self.assertEqual(self.post("On my way home").status_code, 200)
-        response = self.post("On my way home")
-        self.assertEqual(response.status_code, 409)
+        response = self.post("On my way home")  # Twilio retrying, or someone replaying it
+        self.assertEqual(response.status_code, 200, "Twilio is answered: it stops retrying")
         self.assertEqual(len(self.replies()), 1, "stored once")
+        self.assertEqual(self.task.customer_message.count("On my way home"), 1)
+
+    def test_one_twilio_account_for_two_companies(self):
+        other = self.env["res.company"].create({"name": "Second Shop"})
+        other.sudo().write(
+            {"sms_provider": "twilio", "sms_twilio_account_sid": SID, "sms_twilio_auth_token": TOKEN}
+        )
+        customer = self._create_customer("Olivia", phone="+32 470 99 98 88")
+        theirs = self._create_task(customer, company_id=other.id)
+        self.assertEqual(self.post("Second shop's customer", sender="+32470999888").status_code, 200)
+        self.assertIn("Second shop's customer", theirs.customer_message)
+        self.assertFalse(self.replies())
 
     def test_bad_or_missing_signature(self):
         for signature in (False, "bm90IGEgc2lnbmF0dXJl"):
@@ -110,10 +122,13 @@ class TestTwilioWebhook(LastmileCase, HttpCase):
         self.post("STOP", sid="SM" + "4" * 32, sender="+32470999999")
         self.assertTrue(Optout._lastmile_is_opted_out("+32470999999"))
 
-    def test_dispatcher_lifts_an_opt_out_but_cannot_add_one(self):
+    def test_only_a_manager_lifts_an_opt_out(self):
         self.post("STOP")
         optout = self.env["lastmile.sms.optout"].with_user(self.dispatcher_user).search([])
-        self.assertEqual(len(optout), 1)
-        optout.unlink()
+        self.assertEqual(len(optout), 1, "the dispatcher sees who said STOP")
+        with self.assertRaises(AccessError):
+            optout.unlink()
         with self.assertRaises(AccessError):  # only the customer opts out, by SMS
             self.env["lastmile.sms.optout"].with_user(self.dispatcher_user).create({"number": "+32470000000"})
+        optout.with_user(self.manager_user).unlink()
+        self.assertFalse(self.env["lastmile.sms.optout"]._lastmile_is_opted_out("+32470123456"))

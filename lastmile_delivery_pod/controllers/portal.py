@@ -8,6 +8,12 @@ from odoo.addons.lastmile_delivery.controllers.portal import LastmileCustomerPor
 from odoo.http import request
 
 
+def _private(response):
+    """A customer's proof is kept by no shared cache (proxies), nor by the browser."""
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 class LastmileProofPortal(LastmileCustomerPortal):
     def _lastmile_proof(self, task_id, access_token):
         """The proof in force of a delivered delivery the visitor may see, in superuser mode."""
@@ -27,14 +33,14 @@ class LastmileProofPortal(LastmileCustomerPortal):
         photo = proof.photo_ids.filtered(lambda a: a.id == photo_id)
         if not photo:
             raise NotFound()
-        return request.env["ir.binary"]._get_stream_from(photo).get_response(max_age=3600)
+        return _private(request.env["ir.binary"]._get_stream_from(photo).get_response())
 
     @http.route("/my/deliveries/<int:task_id>/proof/signature", type="http", auth="public", readonly=True)
     def portal_proof_signature(self, task_id, access_token=None, **kw):
         task_sudo, proof = self._lastmile_proof(task_id, access_token)
         if not proof.signature:
             raise NotFound()
-        return request.env["ir.binary"]._get_image_stream_from(proof, "signature").get_response(max_age=3600)
+        return _private(request.env["ir.binary"]._get_image_stream_from(proof, "signature").get_response())
 
     @http.route("/my/deliveries/<int:task_id>/proof.pdf", type="http", auth="public")
     def portal_proof_pdf(self, task_id, access_token=None, **kw):

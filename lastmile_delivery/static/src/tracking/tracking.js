@@ -53,16 +53,21 @@ export class LastmileTracking extends Interaction {
         }
     }
 
+    /** A text of the page, in the customer's language (the template's hidden labels). */
+    label(name) {
+        return this.el.querySelector(`[data-label='${name}']`).textContent;
+    }
+
     stopsLabel() {
         const count = this.live.stops_before;
         if (this.live.state === "in_transit" && count === 0) {
-            return this.el.dataset.labelNext;
+            return this.label("next");
         }
-        return count === 1 ? this.el.dataset.labelOneStop : this.el.dataset.labelStops.replace("%s", count);
+        return count === 1 ? this.label("one-stop") : this.label("stops").replace("%s", count);
     }
 
     seenLabel() {
-        return this.live.driver ? this.el.dataset.labelSeen.replace("%s", this.live.driver.at) : "";
+        return this.live.driver ? this.label("seen").replace("%s", this.live.driver.at) : "";
     }
 
     placeDriver() {
@@ -83,7 +88,7 @@ export class LastmileTracking extends Interaction {
         } else {
             this.driverMarker = window.L.marker(where, {
                 icon: placeIcon("fa-truck", "#0d6efd"),
-                title: this.el.dataset.labelDriver,
+                title: this.label("driver"),
             }).addTo(this.map);
             fitPoints(this.map, [where, [this.live.destination.lat, this.live.destination.lng]], 40);
         }
