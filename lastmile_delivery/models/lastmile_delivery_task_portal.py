@@ -20,7 +20,7 @@ COMMENT_MAX = 1000
 # what the customer wrote (page and SMS replies), kept for the driver: the latest part
 CUSTOMER_MESSAGE_MAX = 2000
 # a driver's position older than this is not shown: the phone stopped sending
-POSITION_FRESH = timedelta(minutes=10)
+POSITION_FRESH = timedelta(minutes=30)
 # where the customer may still change what the driver reads
 INSTRUCTION_STATES = ("new", "assigned")
 CLOSED_STATES = ("delivered", "failed", "cancelled")
@@ -145,7 +145,7 @@ class LastmileDeliveryTask(models.Model):
             )
         )
         last_closed = self.env.cr.fetchone()[0]
-        return not last_closed or driver.last_seen > last_closed
+        return not last_closed or driver.last_seen >= last_closed
 
     def _prepare_tracking_live(self):
         """What the tracking page refreshes every few seconds (JSON): no more than the customer

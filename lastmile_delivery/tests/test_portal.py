@@ -326,8 +326,8 @@ class TestTrackingPage(LastmileCase, HttpCase):
         self.assertIsNone(self.live(loose, loose.sudo().access_token)["driver"])
         token = first.sudo().access_token
         self.assertTrue(self.live(first, token)["driver"])
-        # the phone stopped sending a quarter of an hour ago
-        with freeze_time(NOW + timedelta(minutes=15)):
+        # the phone stopped sending three quarters of an hour ago
+        with freeze_time(NOW + timedelta(minutes=45)):
             self.assertIsNone(self.live(first, token)["driver"])
         # the previous stop was just closed: the last position is at that customer's door
         first.with_user(self.driver_user).action_deliver()
