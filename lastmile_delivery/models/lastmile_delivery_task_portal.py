@@ -145,7 +145,7 @@ class LastmileDeliveryTask(models.Model):
             )
         )
         last_closed = self.env.cr.fetchone()[0]
-        return not last_closed or driver.last_seen >= last_closed
+        return not last_closed or driver.last_seen > last_closed
 
     def _prepare_tracking_live(self):
         """What the tracking page refreshes every few seconds (JSON): no more than the customer

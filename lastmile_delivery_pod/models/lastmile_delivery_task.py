@@ -559,8 +559,9 @@ class LastmileDeliveryTask(models.Model):
         quantities handed over (the rest as a backorder), see :meth:`_cron_lastmile_stock`."""
         now = fields.Datetime.now()
         proof.sudo().delivered_quantities = {str(move.id): qty for move, qty in quantities.items()}
+        captured = min(proof.captured_at, now)  # when it happened, on the phone
         self.filtered(lambda t: t.state != "delivered")._set_state(
-            "delivered", check=False, date_delivered=min(proof.captured_at, now)
+            "delivered", check=False, date_delivered=captured, date_closed=captured
         )
         self.sudo().driven_sequence = driven
         self.filtered(lambda t: not t.date_arrived).sudo().date_arrived = min(proof.captured_at, now)
@@ -571,7 +572,12 @@ class LastmileDeliveryTask(models.Model):
         """Mark the stop failed with its reason, then what the reason says: the next attempt
         on the next delivery day, or the goods back in stock."""
         reason = proof.failure_reason_id
-        self._set_state("failed", failure_reason_id=reason.id, driven_sequence=driven)
+        self._set_state(
+            "failed",
+            failure_reason_id=reason.id,
+            driven_sequence=driven,
+            date_closed=min(proof.captured_at, fields.Datetime.now()),  # when it happened
+        )
         self._lastmile_log_proof(proof)
         if reason.outcome == "retry":
             for task in self:
