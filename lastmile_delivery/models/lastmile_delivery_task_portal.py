@@ -101,22 +101,26 @@ class LastmileDeliveryTask(models.Model):
             and self.date_closed + timedelta(days=days) < fields.Datetime.now()
         )
 
-    def _lastmile_stops_before(self):
-        """How many stops of the round the driver still makes before this one."""
+    def _lastmile_round_progress(self):
+        """(stops of the round still before this one, when the last other stop of the round
+        closed), in one query."""
         self.ensure_one()
         if not (self.route_id and self.sequence and self.state in ("assigned", "in_transit")):
-            return 0
-        self.flush_model(["route_id", "sequence", "state"])
+            return 0, None
+        self.flush_model(["route_id", "sequence", "state", "date_closed"])
         self.env.cr.execute(
             SQL(
-                """SELECT COUNT(DISTINCT sequence) FROM lastmile_delivery_task
-                    WHERE route_id = %s AND state IN ('assigned', 'in_transit')
-                      AND sequence > 0 AND sequence < %s""",
-                self.route_id.id,
+                """SELECT COUNT(DISTINCT sequence) FILTER (
+                              WHERE state IN ('assigned', 'in_transit') AND sequence > 0 AND sequence < %s),
+                          MAX(date_closed)
+                     FROM lastmile_delivery_task
+                    WHERE route_id = %s AND id != %s""",
                 self.sequence,
+                self.route_id.id,
+                self.id,
             )
         )
-        return self.env.cr.fetchone()[0]
+        return self.env.cr.fetchone()
 
     def _lastmile_shows_driver(self, stops_before):
         """The driver's position is shown only while they drive to this customer: none before
@@ -129,22 +133,13 @@ class LastmileDeliveryTask(models.Model):
             and stops_before == 0
         )
 
-    def _lastmile_fresh_position(self, driver):
-        """The driver's position, if sent after the stop before was closed (not the previous
-        customer's door) and within the last minutes (not a phone that stopped sending)."""
+    def _lastmile_fresh_position(self, driver, last_closed):
+        """Whether the driver's position was sent after the stop before was closed (not the
+        previous customer's door) and within the last minutes (not a phone that stopped)."""
         if not driver.last_seen or not (driver.current_latitude or driver.current_longitude):
             return False
         if driver.last_seen < fields.Datetime.now() - POSITION_FRESH:
             return False
-        self.flush_model(["route_id", "date_closed"])
-        self.env.cr.execute(
-            SQL(
-                "SELECT MAX(date_closed) FROM lastmile_delivery_task WHERE route_id = %s AND id != %s",
-                self.route_id.id,
-                self.id,
-            )
-        )
-        last_closed = self.env.cr.fetchone()[0]
         return not last_closed or driver.last_seen > last_closed
 
     def _prepare_tracking_live(self):
@@ -152,10 +147,10 @@ class LastmileDeliveryTask(models.Model):
         may know, read with a constant number of queries."""
         self.ensure_one()
         task = self.sudo()
-        stops_before = task._lastmile_stops_before()
+        stops_before, last_closed = task._lastmile_round_progress()
         driver = task.driver_id
         position = None
-        if task._lastmile_shows_driver(stops_before) and task._lastmile_fresh_position(driver):
+        if task._lastmile_shows_driver(stops_before) and task._lastmile_fresh_position(driver, last_closed):
             position = {
                 "lat": driver.current_latitude,
                 "lng": driver.current_longitude,
