@@ -222,6 +222,17 @@ class LastmileDeliveryTask(models.Model):
             moved._lastmile_notify_next_stop()
         return result
 
+    def write(self, vals):
+        """An open delivery moved to another day: its customer is told (once per attempt)."""
+        if not {"window_start", "window_end"} & vals.keys():
+            return super().write(vals)
+        days = {task.id: task.scheduled_date for task in self}
+        result = super().write(vals)
+        self.filtered(
+            lambda t: t.state in ("new", "assigned") and days[t.id] and t.scheduled_date != days[t.id]
+        )._lastmile_notify("rescheduled")
+        return result
+
     def _lastmile_notify(self, moment):
         """Queue the customer's message of ``moment`` (see ``MOMENTS``) for these deliveries; the
         notification job sends it after the commit. Each moment is sent once per delivery (a

@@ -17,6 +17,19 @@ class SmsSms(models.Model):
     lastmile_retries = fields.Integer(string="Retries", readonly=True, copy=False)
     lastmile_retry_at = fields.Datetime(string="Next Retry", readonly=True, copy=False)
 
+    def _lastmile_past_moments(self):
+        """The SMS written before their delivery closed (delivered, failed or cancelled since):
+        what they say is over."""
+        messages = self.mail_message_id
+        tasks = self.env["lastmile.delivery.task"].sudo().browse(messages.mapped("res_id"))
+        closed = {task.id: task.date_closed for task in tasks.exists() if task.date_closed}
+        return self.filtered(
+            lambda s: (
+                s.mail_message_id.res_id in closed
+                and s.mail_message_id.date < closed[s.mail_message_id.res_id]
+            )
+        )
+
     @api.model
     def _cron_lastmile_retry(self):
         """SMS to delivery customers that failed for a reason that may pass (the provider down
@@ -34,6 +47,10 @@ class SmsSms(models.Model):
             ],
             limit=500,
         )
+        past = failed._lastmile_past_moments()
+        if past:  # “out for delivery” or “driver nearby” of a delivery that is over: too late
+            past.action_set_canceled()
+            failed -= past
         for sms in failed.filtered(lambda s: not s.lastmile_retry_at):
             sms.lastmile_retry_at = now + FIRST_RETRY * 3**sms.lastmile_retries
         due = failed.filtered(lambda s: s.lastmile_retry_at <= now)

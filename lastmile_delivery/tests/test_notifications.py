@@ -127,6 +127,40 @@ class TestNotifications(MockSmsTwilioApi, LastmileCase):
         self.assertIn("The shop will contact you", self._sms[0]["body"])
         self.assertIn("could not deliver", self.mails_of(task).subject)
 
+    def test_moved_to_another_day(self):
+        task = self.planned(self.customer)
+        with self.mock_sms_twilio_gateway():
+            task.with_user(self.dispatcher_user).write(
+                {"window_end": task.window_end + timedelta(minutes=30)}
+            )
+            self.assertFalse(task.sudo().notifications, "the same day: nothing to say")
+            task.with_user(self.dispatcher_user).write(
+                {
+                    "window_start": task.window_start + timedelta(days=1),
+                    "window_end": task.window_end + timedelta(days=1),
+                }
+            )
+            self.send_queued()
+        (sms,) = self._sms
+        self.assertIn("will now be delivered on Thursday 19 November", sms["body"])
+        self.assertIn(task.window_hours_label, sms["body"])
+        self.assertNotIn("Thu 19 Nov", sms["body"], "the day is said once")
+
+    def test_retries_stop_when_the_moment_is_past(self):
+        task = self.planned(self.customer)
+        task.with_user(self.driver_user).action_start()
+        with patch.object(
+            requests.Session, "post", side_effect=requests.exceptions.ConnectTimeout("timed out")
+        ):
+            self.send_queued()
+        dispatched = self.sms_of(task)
+        self.assertEqual(dispatched.state, "error")
+        with freeze_time(NOW + timedelta(minutes=1)):
+            task.with_user(self.driver_user).action_deliver()
+        with freeze_time(NOW + timedelta(minutes=10)):
+            self.env["sms.sms"]._cron_lastmile_retry()
+        self.assertEqual(dispatched.state, "canceled", "“on its way” after the delivery: not sent")
+
     def test_back_to_dispatch_tells_the_customer_again(self):
         task = self.planned(self.customer)
         task.with_user(self.driver_user).action_start()

@@ -711,7 +711,7 @@ class LastmileDeliveryTask(models.Model):
         self.flush_recordset(["state"])  # one task under way per delivery order: this one is over
         attempt = self.sudo().create(values)
         attempt._queue_processing(dispatch=company.lastmile_auto_dispatch)
-        attempt._lastmile_notify("rescheduled")
+        # its day is in the customer's “not delivered” message, with a link to follow it
         self._message_log(
             body=self.env._(
                 "New attempt %(task)s on %(day)s.", task=attempt.name, day=fields.Date.to_string(day)

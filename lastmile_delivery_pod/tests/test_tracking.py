@@ -83,7 +83,8 @@ class TestCustomerTracking(MockSmsTwilioApi, PodCase, HttpCase):
 
     # ------------------------------------------------------------------ the messages of the reports
 
-    def test_failed_then_rescheduled(self):
+    def test_failed_then_tried_again(self):
+        """One message: the reason, the new day, and the page leads to the new attempt's."""
         _orders, task = self._planned_orders([self.customer])
         self.start(task)
         self.send_queued()
@@ -93,17 +94,28 @@ class TestCustomerTracking(MockSmsTwilioApi, PodCase, HttpCase):
             )
             attempt = task.next_attempt_ids
             self.assertEqual(task.sudo().notifications.get("failed"), "queued")
-            self.assertEqual(attempt.sudo().notifications, {"rescheduled": "queued"})
+            self.assertFalse(attempt.sudo().notifications, "its day is in the failed message")
             self.send_queued()
-        failed, rescheduled = self.sms_to("+32470123456")
+        (failed,) = self.sms_to("+32470123456")
         self.assertIn("Nobody at home", failed)
         self.assertIn("We will try again on Thursday 19 November", failed)
         self.assertIn(f"/my/deliveries/{task.id}?", failed)
-        self.assertIn("Thursday 19 November", rescheduled)
-        self.assertIn(f"/my/deliveries/{attempt.id}?", rescheduled, "the new attempt's own link")
         page = self.url_open(task.tracking_url)
         self.assertIn("Nobody at home", page.text)
         self.assertIn("We will try again on Thursday 19 November", page.text)
+        self.assertIn(attempt.get_portal_url().replace("&", "&amp;"), page.text, "the new attempt's page")
+        # the shop moves the new attempt to another day: now the customer is told
+        with self.mock_sms_twilio_gateway():
+            attempt.with_user(self.dispatcher_user).write(
+                {
+                    "window_start": attempt.window_start + timedelta(days=1),
+                    "window_end": attempt.window_end + timedelta(days=1),
+                }
+            )
+            self.send_queued()
+        (rescheduled,) = self.sms_to("+32470123456")
+        self.assertIn("Friday 20 November", rescheduled)
+        self.assertIn(f"/my/deliveries/{attempt.id}?", rescheduled)
 
     def test_failed_and_returned(self):
         _orders, task = self._planned_orders([self.customer])
