@@ -161,7 +161,8 @@ class LastmileDeliveryTask(models.Model):
         return {
             "state": task.state,
             "state_label": dict(task._fields["state"]._description_selection(self.env))[task.state],
-            "steps": task._prepare_tracking_steps(),
+            "steps": task._prepare_tracking_steps(stops_before),
+            "stops_label": task._lastmile_stops_label(stops_before),
             "eta_label": task.eta_window_label or "",
             "stops_before": stops_before,
             "driver": position,
@@ -171,8 +172,13 @@ class LastmileDeliveryTask(models.Model):
             "closed": task.state in CLOSED_STATES,
         }
 
-    def _prepare_tracking_steps(self):
-        """The status timeline: confirmed, out for delivery, delivered (or not delivered)."""
+    def _lastmile_out_for_delivery_at(self):
+        """When the delivery left with its driver, if known (the phone's route start knows)."""
+        return False
+
+    def _prepare_tracking_steps(self, stops_before=None):
+        """The status timeline: confirmed, out for delivery, on the way to you, delivered (or
+        not delivered)."""
         self.ensure_one()
         tz = self.company_id._lastmile_tz().zone
 
@@ -180,20 +186,30 @@ class LastmileDeliveryTask(models.Model):
             return moment and format_datetime(self.env, moment, tz=tz, dt_format="EEE d MMM HH:mm") or ""
 
         state = self.state
+        confirmed = self.sudo().sale_order_id.date_order or self.create_date
         steps = [
             {
                 "key": "confirmed",
                 "label": self.env._("Order confirmed"),
                 "done": True,
-                "when": when(self.create_date),
+                "when": when(confirmed),
             },
             {
                 "key": "dispatched",
                 "label": self.env._("Out for delivery"),
                 "done": state in ("in_transit", "delivered", "failed"),
-                "when": "",
+                "when": when(self._lastmile_out_for_delivery_at()) if state != "new" else "",
             },
         ]
+        if state == "in_transit":
+            steps.append(
+                {
+                    "key": "coming",
+                    "label": self.env._("On the way to you"),
+                    "done": stops_before == 0,
+                    "when": "",
+                }
+            )
         if state == "failed":
             steps.append(
                 {
@@ -223,6 +239,15 @@ class LastmileDeliveryTask(models.Model):
             )
         return steps
 
+    def _lastmile_stops_label(self, stops_before):
+        if self.state != "in_transit":
+            return ""
+        if stops_before == 0:
+            return self.env._("The driver is on the way to you")
+        if stops_before == 1:
+            return self.env._("1 stop before yours")
+        return self.env._("%(count)s stops before yours", count=stops_before)
+
     def _prepare_tracking_values(self):
         """Everything the tracking page shows (the live part included)."""
         self.ensure_one()
@@ -251,6 +276,8 @@ class LastmileDeliveryTask(models.Model):
         driver leaves: the driver reads them on the phone."""
         self.ensure_one()
         text = (text or "").strip()
+        if self.state in CLOSED_STATES:
+            raise UserError(self.env._("This delivery is over: its instructions cannot change any more."))
         if self.state not in INSTRUCTION_STATES:
             raise UserError(
                 self.env._("Your delivery is already on its way: call us to change its instructions.")

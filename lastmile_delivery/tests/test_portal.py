@@ -259,7 +259,17 @@ class TestTrackingPage(LastmileCase, HttpCase):
         data = self.live(first, first.sudo().access_token)
         self.assertEqual(
             set(data),
-            {"state", "state_label", "steps", "eta_label", "stops_before", "driver", "destination", "closed"},
+            {
+                "state",
+                "state_label",
+                "steps",
+                "eta_label",
+                "stops_before",
+                "stops_label",
+                "driver",
+                "destination",
+                "closed",
+            },
         )
         self.assertEqual(set(data["driver"]), {"lat", "lng", "at"})
         json.dumps(data)

@@ -86,6 +86,9 @@ class LastmileDeliveryTask(models.Model):
         "after the report (the driver does not wait for the stock).",
     )
 
+    def _lastmile_out_for_delivery_at(self):
+        return self.sudo().route_id.date_started or super()._lastmile_out_for_delivery_at()
+
     @api.depends("state", "failure_reason_id", "next_attempt_ids.scheduled_date")
     def _compute_failure_label(self):
         """The driver's reason, and what it leads to: the next attempt's day, or the goods back."""
@@ -99,7 +102,8 @@ class LastmileDeliveryTask(models.Model):
                 )
             elif task.failure_reason_id.outcome == "return":
                 task.next_step_label = self.env._(
-                    "Your order goes back to our warehouse: we will contact you to arrange it."
+                    "Your order goes back to our warehouse: we will contact you about a new delivery or a "
+                    "refund."
                 )
 
     @api.depends("proof_ids.active")

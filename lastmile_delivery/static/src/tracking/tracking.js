@@ -16,9 +16,7 @@ export class LastmileTracking extends Interaction {
         "[data-lastmile='eta']": { "t-out": () => this.live.eta_label || "" },
         "[data-lastmile='eta-block']": { "t-att-class": () => ({ "d-none": !this.live.eta_label || this.live.closed }) },
         "[data-lastmile='stops']": { "t-out": () => this.stopsLabel() },
-        "[data-lastmile='stops-block']": {
-            "t-att-class": () => ({ "d-none": this.live.closed || this.live.state === "new" }),
-        },
+        "[data-lastmile='stops-block']": { "t-att-class": () => ({ "d-none": !this.live.stops_label }) },
         "[data-lastmile='state']": { "t-out": () => this.live.state_label },
         "[data-lastmile='driver-seen']": { "t-out": () => this.seenLabel() },
         "[data-lastmile='map-note']": { "t-att-class": () => ({ "d-none": Boolean(this.live.driver) }) },
@@ -59,11 +57,7 @@ export class LastmileTracking extends Interaction {
     }
 
     stopsLabel() {
-        const count = this.live.stops_before;
-        if (this.live.state === "in_transit" && count === 0) {
-            return this.label("next");
-        }
-        return count === 1 ? this.label("one-stop") : this.label("stops").replace("%s", count);
+        return this.live.stops_label;
     }
 
     seenLabel() {
