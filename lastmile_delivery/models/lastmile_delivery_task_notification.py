@@ -53,7 +53,7 @@ class LastmileDeliveryTask(models.Model):
         string="Messages to the Customer", compute="_compute_notification_summary", groups="base.group_user"
     )
     notification_error = fields.Boolean(
-        string="Customer Message Failed",
+        string="Message Not Delivered",
         compute="_compute_notification_error",
         search="_search_notification_error",
         help="An SMS or email to the customer could not be delivered (see the chatter).",
@@ -108,8 +108,8 @@ class LastmileDeliveryTask(models.Model):
             "rescheduled": self.env._("Rescheduled"),
         }
         states = {
-            "queued": self.env._("being sent"),
-            "sent": self.env._("sent"),
+            "queued": self.env._("waiting to be sent"),
+            "sent": self.env._("handed to the SMS and email queues (delivery: see the chatter)"),
             "not_sent": self.env._("not sent (no number or email)"),
             "stale": self.env._("not sent (already past)"),
             "error": self.env._("not sent (template error)"),

@@ -31,10 +31,13 @@ class LastmileDeliveryTask(models.Model):
 
     tracking_url = fields.Char(string="Tracking Link", compute="_compute_tracking_url")
     customer_message = fields.Text(
-        string="From the Customer",
+        string="Customer's Messages",
         readonly=True,
         help="What the customer wrote on the tracking page or answered by SMS: the driver reads it with "
         "the instructions.",
+    )
+    rating_label = fields.Char(
+        string="Customer Rating", compute="_compute_rating_label", groups="base.group_user"
     )
     date_closed = fields.Datetime(
         string="Closed On",
@@ -48,6 +51,12 @@ class LastmileDeliveryTask(models.Model):
         super()._compute_access_url()
         for task in self:
             task.access_url = f"/my/deliveries/{task.id}"
+
+    @api.depends("rating_last_value")
+    def _compute_rating_label(self):
+        for task in self:
+            stars = round(task.rating_last_value)
+            task.rating_label = stars and f"{'★' * stars}{'☆' * (5 - stars)} {stars}/5"
 
     def _compute_tracking_url(self):
         for task in self:

@@ -98,13 +98,13 @@ class ResCompany(models.Model):
         help="When the delivery moves to another day: the new day and time window.",
     )
     lastmile_nearby_minutes = fields.Integer(
-        string="Driver Nearby (min)",
+        string="Driver Nearby",
         default=10,
         help="The customer is told the driver is near when the arrival expected from the driver's live "
         "position is this many minutes away or less.",
     )
     lastmile_tracking_days = fields.Integer(
-        string="Tracking Link Valid (days)",
+        string="Tracking Link Valid",
         default=7,
         help="How many days after the delivery (or its failure) the customer's tracking link still opens.",
     )

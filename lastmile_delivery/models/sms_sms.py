@@ -35,7 +35,7 @@ class SmsSms(models.Model):
         """SMS to delivery customers that failed for a reason that may pass (the provider down
         or timing out, a credentials or credit problem) go back to the queue: 5 minutes after
         the job first sees the failure, then 15, 45… five times, after which they stay in error
-        for a person to look at (the tasks' “Customer Message Failed” filter)."""
+        for a person to look at (the deliveries' “Message Not Delivered” filter)."""
         now = fields.Datetime.now()
         failed = self.sudo().search(
             [

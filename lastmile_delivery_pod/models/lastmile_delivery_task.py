@@ -8,7 +8,7 @@ from odoo.addons.lastmile_delivery.services.geo import has_coordinates
 from odoo.addons.lastmile_delivery.tools import trusted
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 from ..services import images
 
@@ -718,7 +718,7 @@ class LastmileDeliveryTask(models.Model):
         # its day is in the customer's “not delivered” message, with a link to follow it
         self._message_log(
             body=self.env._(
-                "New attempt %(task)s on %(day)s.", task=attempt.name, day=fields.Date.to_string(day)
+                "New attempt %(task)s on %(day)s.", task=attempt.name, day=format_date(self.env, day)
             )
         )
         attempt._message_log(

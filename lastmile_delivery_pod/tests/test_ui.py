@@ -144,3 +144,7 @@ class TestTrackingTour(PodCase, HttpCase):
         self.start_tour(url, "lastmile_tracking_after")
         self.assertEqual(task.rating_last_value, 4)
         self.assertEqual(task.rating_last_feedback, "Friendly driver")
+        # the dispatcher reads the customer's side of it
+        self.start_tour(
+            f"/odoo/lastmile.delivery.task/{task.id}", "lastmile_rated_delivery_form", login="lm_dispatcher"
+        )

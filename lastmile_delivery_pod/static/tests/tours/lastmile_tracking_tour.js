@@ -97,3 +97,24 @@ registry.category("web_tour.tours").add("lastmile_tracking_after", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("lastmile_rated_delivery_form", {
+    steps: () => [
+        {
+            content: "The dispatcher opens the customer's side of a rated delivery",
+            trigger: ".o_notebook a[name='customer_tracking']",
+            run: "click",
+        },
+        {
+            content: "The rating and its comment are shown",
+            trigger: ".o_field_widget[name='rating_label']:contains('4/5')",
+        },
+        {
+            trigger: ".o_field_widget[name='rating_last_feedback']:contains('Friendly driver')",
+        },
+        {
+            content: "The messages the customer was sent",
+            trigger: ".o_field_widget[name='notification_summary']:contains('Delivered')",
+        },
+    ],
+});
