@@ -98,7 +98,7 @@ class ResCompany(models.Model):
         help="When the delivery moves to another day: the new day and time window.",
     )
     lastmile_nearby_minutes = fields.Integer(
-        string="Driver Nearby",
+        string="Nearby Within",
         default=10,
         help="The customer is told the driver is near when the arrival expected from the driver's live "
         "position is this many minutes away or less.",
