@@ -84,7 +84,7 @@ export class LastmileTracking extends Interaction {
                 icon: placeIcon("fa-truck", "#0d6efd"),
                 title: this.label("driver"),
             }).addTo(this.map);
-            fitPoints(this.map, [where, [this.live.destination.lat, this.live.destination.lng]], 40);
+            fitPoints(this.map, [where, [this.live.destination.lat, this.live.destination.lng]], 60);
         }
     }
 
