@@ -58,6 +58,7 @@ class LastmileTwilioController(http.Controller):
         methods=["POST"],
         csrf=False,
         save_session=False,
+        max_content_length=MAX_BODY,  # a larger form is refused before Odoo reads it
     )
     def twilio_incoming(self, **kw):
         length = request.httprequest.content_length

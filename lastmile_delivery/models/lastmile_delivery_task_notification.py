@@ -484,8 +484,8 @@ class LastmileDeliveryTask(models.Model):
             time=format_datetime(self.env, fields.Datetime.now(), tz=tz, dt_format="HH:mm"),
             text=text,
         )
-        text = "\n".join(filter(None, [self.customer_message, line]))
-        self.sudo().customer_message = text[-CUSTOMER_MESSAGE_MAX:]
+        said = "\n".join(filter(None, [self.customer_message, line]))
+        self.sudo().customer_message = said[-CUSTOMER_MESSAGE_MAX:]
         self.message_post(
             body=text,
             author_id=self.partner_shipping_id.id,

@@ -60,6 +60,9 @@ class TestTwilioWebhook(LastmileCase, HttpCase):
             "Please ring twice",
             self.task.with_user(self.driver_user).read(["customer_message"])[0]["customer_message"],
         )
+        self.post("Second message", sid="SM" + "5" * 32)
+        second = self.replies().filtered(lambda m: "Second message" in m.body)
+        self.assertNotIn("ring twice", second.body, "each reply posts its own text, not all said before")
 
     def test_replay_changes_nothing(self):
         self.assertEqual(self.post("On my way home").status_code, 200)
@@ -99,8 +102,7 @@ class TestTwilioWebhook(LastmileCase, HttpCase):
         self.assertFalse(self.task.customer_message)
 
     def test_oversized_body(self):
-        with self.assertLogs("odoo.addons.lastmile_delivery.controllers.twilio", "WARNING"):
-            response = self.post("x" * 20000)
+        response = self.post("x" * 20000)  # refused by the route before its form is read
         self.assertEqual(response.status_code, 413)
         self.assertFalse(self.replies())
 
