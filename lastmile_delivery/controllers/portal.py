@@ -39,6 +39,14 @@ class LastmileCustomerPortal(CustomerPortal):
         own = request.env["lastmile.delivery.task"].browse(task_id).has_access("read")
         return task_sudo, own
 
+    def _lastmile_open_task(self, task_id, access_token):
+        """The delivery in superuser mode, if the visitor may see it and its link has not
+        expired; else 404."""
+        task_sudo, own = self._lastmile_task(task_id, access_token)
+        if not own and task_sudo._lastmile_tracking_expired():
+            raise NotFound()
+        return task_sudo
+
     def _lastmile_page_url(self, task_sudo, access_token):
         return task_sudo.access_url + (f"?access_token={access_token}" if access_token else "")
 
@@ -88,17 +96,13 @@ class LastmileCustomerPortal(CustomerPortal):
     )
     def portal_delivery_live(self, task_id, access_token=None, **kw):
         """What the page refreshes every 15 s: status, ETA, stops before, driver's position."""
-        task_sudo, own = self._lastmile_task(task_id, access_token)
-        if not own and task_sudo._lastmile_tracking_expired():
-            raise NotFound()
+        task_sudo = self._lastmile_open_task(task_id, access_token)
         response = request.make_json_response(task_sudo._prepare_tracking_live())
         response.headers["Cache-Control"] = "no-store"
         return response
 
     def _lastmile_post(self, task_id, access_token, act, done):
-        task_sudo, own = self._lastmile_task(task_id, access_token)
-        if not own and task_sudo._lastmile_tracking_expired():
-            raise NotFound()
+        task_sudo = self._lastmile_open_task(task_id, access_token)
         message = done
         try:
             act(task_sudo)

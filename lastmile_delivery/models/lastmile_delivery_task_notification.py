@@ -13,7 +13,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
-from odoo.tools import SQL, format_date, format_datetime
+from odoo.tools import SQL, format_date
 
 from .lastmile_delivery_task_portal import CUSTOMER_MESSAGE_MAX
 
@@ -89,13 +89,10 @@ class LastmileDeliveryTask(models.Model):
                 task.eta_window_label = False
                 continue
             company = task.company_id
-            tz = company._lastmile_tz().zone
             today = company._lastmile_date_of(fields.Datetime.now())
             same_day = company._lastmile_date_of(start) == company._lastmile_date_of(end) == today
-            pattern = "HH:mm" if same_day else "EEE d MMM HH:mm"
-            first = format_datetime(self.env, start, tz=tz, dt_format=pattern)
-            last = format_datetime(self.env, end, tz=tz, dt_format="HH:mm")
-            task.eta_window_label = f"{first}–{last}"
+            first = company._lastmile_format(start, "HH:mm" if same_day else "EEE d MMM HH:mm")
+            task.eta_window_label = f"{first}–{company._lastmile_format(end)}"
 
     @api.depends("notifications")
     @api.depends_context("lang")
@@ -145,14 +142,8 @@ class LastmileDeliveryTask(models.Model):
             task.delivery_day_label = task.scheduled_date and format_date(
                 self.env, task.scheduled_date, date_format="EEEE d MMMM"
             )
-            task.window_hours_label = False
-            if task.window_start and task.window_end:
-                tz = task.company_id._lastmile_tz().zone
-                start, end = (
-                    format_datetime(self.env, moment, tz=tz, dt_format="HH:mm")
-                    for moment in (task.window_start, task.window_end)
-                )
-                task.window_hours_label = f"{start}–{end}"
+            start, end = (task.company_id._lastmile_format(m) for m in (task.window_start, task.window_end))
+            task.window_hours_label = start and end and f"{start}–{end}"
 
     @api.depends("state")
     @api.depends_context("lang")
@@ -343,14 +334,11 @@ class LastmileDeliveryTask(models.Model):
         return sent
 
     def _lastmile_sms_number(self):
-        """The delivery address's phone in E.164 (with its country, else the company's), or
-        False when it is missing or not a valid number."""
+        """The delivery address's phone in E.164, as Odoo keeps it (``phone_sanitized``, with the
+        address's country), or False when it is missing or not a valid number. The replies
+        webhook finds the customer by the same number."""
         self.ensure_one()
-        partner = self.partner_shipping_id
-        if not partner.phone:
-            return False
-        country = partner.country_id or self.company_id.country_id
-        return partner._phone_format(number=partner.phone, country=country, force_format="E164") or False
+        return self.partner_shipping_id.phone_sanitized or False
 
     def _lastmile_send_sms(self, moment, states):
         partner = self.partner_shipping_id
@@ -478,10 +466,9 @@ class LastmileDeliveryTask(models.Model):
     def _lastmile_customer_reply(self, text, message_id):
         """The customer's SMS: in the chatter, and on the driver's screen with the instructions."""
         self.ensure_one()
-        tz = self.company_id._lastmile_tz().zone
         line = self.env._(
             "SMS at %(time)s: %(text)s",
-            time=format_datetime(self.env, fields.Datetime.now(), tz=tz, dt_format="HH:mm"),
+            time=self.company_id._lastmile_format(fields.Datetime.now()),
             text=text,
         )
         said = "\n".join(filter(None, [self.customer_message, line]))

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, format_datetime
+from odoo.tools import SQL
 
 INSTRUCTIONS_MAX = 500
 COMMENT_MAX = 1000
@@ -24,6 +24,8 @@ POSITION_FRESH = timedelta(minutes=30)
 # where the customer may still change what the driver reads
 INSTRUCTION_STATES = ("new", "assigned")
 CLOSED_STATES = ("delivered", "failed", "cancelled")
+# how the timeline writes its moments
+STEP_TIME = "EEE d MMM HH:mm"
 
 
 class LastmileDeliveryTask(models.Model):
@@ -163,9 +165,7 @@ class LastmileDeliveryTask(models.Model):
             position = {
                 "lat": driver.current_latitude,
                 "lng": driver.current_longitude,
-                "at": format_datetime(
-                    self.env, driver.last_seen, tz=task.company_id._lastmile_tz().zone, dt_format="HH:mm"
-                ),
+                "at": task.company_id._lastmile_format(driver.last_seen),
             }
         return {
             "state": task.state,
@@ -189,62 +189,40 @@ class LastmileDeliveryTask(models.Model):
         """The status timeline: confirmed, out for delivery, on the way to you, delivered (or
         not delivered)."""
         self.ensure_one()
-        tz = self.company_id._lastmile_tz().zone
+        company, state = self.company_id, self.state
 
-        def when(moment):
-            return moment and format_datetime(self.env, moment, tz=tz, dt_format="EEE d MMM HH:mm") or ""
+        def step(key, label, done, moment=False):
+            return {
+                "key": key,
+                "label": label,
+                "done": done,
+                "when": company._lastmile_format(moment, STEP_TIME),
+            }
 
-        state = self.state
-        confirmed = self.sudo().sale_order_id.date_order or self.create_date
         steps = [
-            {
-                "key": "confirmed",
-                "label": self.env._("Order confirmed"),
-                "done": True,
-                "when": when(confirmed),
-            },
-            {
-                "key": "dispatched",
-                "label": self.env._("Out for delivery"),
-                "done": state in ("in_transit", "delivered", "failed"),
-                "when": when(self._lastmile_out_for_delivery_at()) if state != "new" else "",
-            },
+            step(
+                "confirmed",
+                self.env._("Order confirmed"),
+                True,
+                self.sudo().sale_order_id.date_order or self.create_date,
+            ),
+            step(
+                "dispatched",
+                self.env._("Out for delivery"),
+                state in ("in_transit", "delivered", "failed"),
+                state != "new" and self._lastmile_out_for_delivery_at(),
+            ),
         ]
         if state == "in_transit":
-            steps.append(
-                {
-                    "key": "coming",
-                    "label": self.env._("On the way to you"),
-                    "done": stops_before == 0,
-                    "when": "",
-                }
-            )
+            steps.append(step("coming", self.env._("On the way to you"), stops_before == 0))
         if state == "failed":
-            steps.append(
-                {
-                    "key": "failed",
-                    "label": self.env._("Not delivered"),
-                    "done": True,
-                    "when": when(self.date_closed),
-                }
-            )
+            steps.append(step("failed", self.env._("Not delivered"), True, self.date_closed))
         elif state == "cancelled":
-            steps.append(
-                {
-                    "key": "cancelled",
-                    "label": self.env._("Cancelled"),
-                    "done": True,
-                    "when": when(self.date_closed),
-                }
-            )
+            steps.append(step("cancelled", self.env._("Cancelled"), True, self.date_closed))
         else:
+            delivered = state == "delivered"
             steps.append(
-                {
-                    "key": "delivered",
-                    "label": self.env._("Delivered"),
-                    "done": state == "delivered",
-                    "when": when(self.date_delivered) if state == "delivered" else "",
-                }
+                step("delivered", self.env._("Delivered"), delivered, delivered and self.date_delivered)
             )
         return steps
 

@@ -5,7 +5,7 @@ import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, format_date
+from odoo.tools import SQL, format_date, format_datetime
 
 from ..services import dispatch as dispatch_service
 from ..services import matrix as matrix_service
@@ -243,6 +243,16 @@ class ResCompany(models.Model):
         company = self.sudo()  # the shop's time zone is no secret (drivers read few contacts)
         name = company.partner_id.tz or company.resource_calendar_id.tz or "UTC"
         return pytz.timezone(name)
+
+    def _lastmile_format(self, moment, pattern="HH:mm"):
+        """``moment`` (naive UTC) in the shop's time zone, in the reader's language: what the
+        customer is told (“10:40”, “Sun 22 Nov 10:40” with ``pattern`` “EEE d MMM HH:mm”)."""
+        self.ensure_one()
+        return (
+            format_datetime(self.env, moment, tz=self._lastmile_tz().zone, dt_format=pattern)
+            if moment
+            else ""
+        )
 
     def _lastmile_localize(self, day, hours=0.0):
         """``day`` at ``hours`` (e.g. 9.5 for 09:30) in the shop's time zone, as naive UTC."""

@@ -17,10 +17,8 @@ def _private(response):
 class LastmileProofPortal(LastmileCustomerPortal):
     def _lastmile_proof(self, task_id, access_token):
         """The proof in force of a delivered delivery the visitor may see, in superuser mode."""
-        task_sudo, own = self._lastmile_task(task_id, access_token)
-        if (not own and task_sudo._lastmile_tracking_expired()) or task_sudo.state != "delivered":
-            raise NotFound()
-        proof = task_sudo.proof_id
+        task_sudo = self._lastmile_open_task(task_id, access_token)
+        proof = task_sudo.proof_id if task_sudo.state == "delivered" else None
         if not proof:
             raise NotFound()
         return task_sudo, proof

@@ -15,9 +15,8 @@ export class LastmileTracking extends Interaction {
     dynamicContent = {
         "[data-lastmile='eta']": { "t-out": () => this.live.eta_label || "" },
         "[data-lastmile='eta-block']": { "t-att-class": () => ({ "d-none": !this.live.eta_label || this.live.closed }) },
-        "[data-lastmile='stops']": { "t-out": () => this.stopsLabel() },
+        "[data-lastmile='stops']": { "t-out": () => this.live.stops_label },
         "[data-lastmile='stops-block']": { "t-att-class": () => ({ "d-none": !this.live.stops_label }) },
-        "[data-lastmile='state']": { "t-out": () => this.live.state_label },
         "[data-lastmile='driver-seen']": { "t-out": () => this.seenLabel() },
         "[data-lastmile='map-note']": { "t-att-class": () => ({ "d-none": Boolean(this.live.driver) }) },
     };
@@ -54,10 +53,6 @@ export class LastmileTracking extends Interaction {
     /** A text of the page, in the customer's language (the template's hidden labels). */
     label(name) {
         return this.el.querySelector(`[data-label='${name}']`).textContent;
-    }
-
-    stopsLabel() {
-        return this.live.stops_label;
     }
 
     seenLabel() {
