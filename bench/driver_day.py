@@ -37,18 +37,24 @@ import json
 import os
 import random
 import re
-import socket
-import statistics
-import subprocess
 import sys
 import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import requests
-from odoo_day import CENTER, ROOT, open_registry
+from http_bench import (
+    LogReader,
+    Recorder,
+    bench_database,
+    drop_database,
+    free_port,
+    query_stats,
+    start_server,
+    stop_server,
+)
+from odoo_day import CENTER, ROOT
 
 ENDPOINTS = ("day", "route/start", "position", "stop/arrive", "stop/report")
 LOG_LINE = re.compile(r'"POST /lastmile/driver/(\S+) HTTP/[\d.]+" (\d{3}) \S+ (\d+) ')
@@ -191,56 +197,6 @@ def make_day(env, args, rng):
 # ---------------------------------------------------------------------- server
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(db, port, workers, logfile):
-    config = ROOT / ".local" / "odoo.conf"
-    command = [
-        sys.executable, "-m", "odoo", "server", "-c", str(config), "-d", db, f"--db-filter=^{db}$",
-        f"--http-port={port}", "--http-interface=127.0.0.1", f"--workers={workers}",
-        "--max-cron-threads=1", f"--logfile={logfile}", "--log-level=info",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"Odoo stopped at start: see {logfile}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/web/health", timeout=2).ok:
-                return server
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    server.kill()
-    sys.exit("Odoo did not answer within 2 minutes.")
-
-
-def stop_server(server):
-    server.terminate()
-    try:
-        server.wait(30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-
-
-class LogReader:
-    """The request lines the server wrote since the last read: (endpoint, status, queries)."""
-
-    def __init__(self, path):
-        self.path, self.offset = Path(path), 0
-
-    def read(self):
-        with self.path.open(encoding="utf-8", errors="replace") as log:
-            log.seek(self.offset)
-            text = log.read()
-            self.offset = log.tell()
-        return [(m[1], int(m[2]), int(m[3])) for m in LOG_LINE.finditer(text)]
-
-
 # ---------------------------------------------------------------------- phones
 
 
@@ -320,19 +276,6 @@ class Phone:
         )
 
 
-class Recorder:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.times = {e: [] for e in ENDPOINTS}
-        self.errors = {e: [] for e in ENDPOINTS}
-
-    def __call__(self, endpoint, ms, status, error):
-        with self.lock:
-            self.times[endpoint].append(ms)
-            if status != 200:
-                self.errors[endpoint].append(f"{status}: {error}")
-
-
 def drive(phone, stop_at, args, failures):
     interval, stop_every = args.interval, args.stop_every
     try:
@@ -361,7 +304,7 @@ def probe_queries(base_url, args, login, photo, log):
     """The SQL queries of each request of one driver, one request at a time, each asked three
     times (three stops for the report): the fewest, i.e. once the server's caches are warm and
     when the request has no scheduled action to trigger (live ETAs: once a minute)."""
-    phone = Phone(base_url, args.db, login, args.password, photo, Recorder())
+    phone = Phone(base_url, args.db, login, args.password, photo, Recorder(ENDPOINTS))
     counts = {}
     for action, times in ((phone.load, 3), (phone.start, 1), (phone.position, 3), (phone.complete_stop, 3)):
         for _i in range(times):
@@ -383,38 +326,7 @@ def stock_backlog(db):
         return cr.fetchone()[0]
 
 
-def percentile(values, share):
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
-
-
 # ---------------------------------------------------------------------- main
-
-
-def copy_database(template, name):
-    import odoo.sql_db
-
-    with odoo.sql_db.db_connect("postgres").cursor() as cr:
-        cr._cnx.autocommit = True
-        cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cr.fetchone():
-            cr.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        cr.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-
-
-def drop_database(name):
-    import shutil
-
-    import odoo.sql_db
-    from odoo.tools import config
-
-    odoo.sql_db.close_db(name)
-    with odoo.sql_db.db_connect("postgres").cursor() as cr:
-        cr._cnx.autocommit = True
-        cr.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    shutil.rmtree(Path(config["data_dir"]) / "filestore" / name, ignore_errors=True)
 
 
 def main():
@@ -437,29 +349,15 @@ def main():
     if args.drivers < 2 or args.drivers % 2:
         parser.error("--drivers: an even number, at least 2")
 
-    import odoo
-    import odoo.sql_db
-    from odoo.tools import config
-
-    if not (ROOT / ".local" / "odoo.conf").exists():
-        sys.exit("Run `make test` (or `make provision`) first: .local/odoo.conf is missing.")
-    config.parse_config(["-c", str(ROOT / ".local" / "odoo.conf"), "--log-level=warn"])
-
-    started = time.perf_counter()
-    copy_database(args.template, args.db)
-    registry = open_registry(args.db)
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        logins, probe_logins = make_day(env, args, random.Random(1))
-    type(registry).delete(args.db)
-    odoo.sql_db.close_db(args.db)
-    setup_seconds = time.perf_counter() - started
+    (logins, probe_logins), setup_seconds = bench_database(
+        args, lambda env: make_day(env, args, random.Random(1))
+    )
     photo = base64.b64encode(phone_photo(args.photo_mb)).decode()
 
     port = free_port()
     logfile = ROOT / ".local" / f"bench-driver-day-{port}.log"
     base_url = f"http://127.0.0.1:{port}"
-    log = LogReader(logfile)
+    log = LogReader(logfile, LOG_LINE)
     server = None
     try:
         # 3. probe, on the threaded server: one process, so its caches are warm after a request
@@ -468,7 +366,7 @@ def main():
         stop_server(server)
         server = start_server(args.db, port, args.workers, logfile)
         # 4. load
-        recorder = Recorder()
+        recorder = Recorder(ENDPOINTS)
         phones = [Phone(base_url, args.db, login, args.password, photo, recorder) for login in logins]
         log.read()
         failures = []
@@ -499,25 +397,14 @@ def main():
 
     ok = not failures
     for endpoint in ENDPOINTS:
-        times = recorder.times[endpoint]
-        p95 = percentile(times, 0.95)
-        line = {
-            "endpoint": endpoint,
-            "requests": len(times),
-            "errors": len(recorder.errors[endpoint]),
-            "p50_ms": round(percentile(times, 0.5), 1) if times else None,
-            "p95_ms": round(p95, 1) if times else None,
-            "max_ms": round(max(times), 1) if times else None,
-            "queries_median": statistics.median(queries[endpoint]) if queries[endpoint] else None,
-            "queries_max": max(queries[endpoint]) if queries[endpoint] else None,
-        }
+        measures, p95 = recorder.measures(endpoint)
+        line = {"endpoint": endpoint, **measures, **query_stats(queries[endpoint])}
         if endpoint in TARGETS_MS:
             line["target_p95_ms"] = TARGETS_MS[endpoint]
-            ok &= bool(times) and p95 < TARGETS_MS[endpoint]
+            ok &= bool(measures["requests"]) and p95 < TARGETS_MS[endpoint]
         ok &= not recorder.errors[endpoint]
         print(json.dumps(line))
-        for error in sorted(set(recorder.errors[endpoint]))[:5]:
-            print(f"  {endpoint}: {error}", file=sys.stderr)
+        recorder.print_errors(endpoint)
     # a route starts once a day (its first request is a cold one): compared are the requests
     # a phone repeats all day
     repeated = ("day", "position", "stop/arrive", "stop/report")

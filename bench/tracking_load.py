@@ -35,38 +35,28 @@ import json
 import os
 import random
 import re
-import statistics
 import sys
 import threading
 import time
 from types import SimpleNamespace
 
 import requests
-from driver_day import (
+from driver_day import make_day
+from http_bench import (
     ROOT,
     LogReader,
-    copy_database,
+    Recorder,
+    bench_database,
     drop_database,
     free_port,
-    make_day,
-    percentile,
+    query_stats,
     start_server,
     stop_server,
 )
-from odoo_day import open_registry
 
 KINDS = ("page", "live")
 LOG_LINE = re.compile(r'"GET /my/deliveries/\d+(/live)?\?\S* HTTP/[\d.]+" (\d{3}) \S+ (\d+) ')
 TARGETS_MS = {"live": 100.0, "page": 300.0}
-
-
-class TrackingLog(LogReader):
-    def read(self):
-        with self.path.open(encoding="utf-8", errors="replace") as log:
-            log.seek(self.offset)
-            text = log.read()
-            self.offset = log.tell()
-        return [("live" if m[1] else "page", int(m[2]), int(m[3])) for m in LOG_LINE.finditer(text)]
 
 
 def make_tracked_day(env, args):
@@ -97,7 +87,6 @@ def make_tracked_day(env, args):
     }
     load = [links[t] for t in sorted(tasks - ordered, key=lambda t: t.id)]
     random.Random(2).shuffle(load)
-    env.cr.commit()
     return load[: args.clients], probe
 
 
@@ -128,19 +117,6 @@ class Visitor:
         self.get("live", self.live_url)
 
 
-class Recorder:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.times = {k: [] for k in KINDS}
-        self.errors = {k: [] for k in KINDS}
-
-    def __call__(self, kind, ms, status, detail):
-        with self.lock:
-            self.times[kind].append(ms)
-            if status != 200:
-                self.errors[kind].append(f"{status}: {detail}")
-
-
 def visit(visitor, stop_at, args, failures):
     rng = random.Random(visitor.link)
 
@@ -165,7 +141,7 @@ def visit(visitor, stop_at, args, failures):
 def probe_queries(base_url, links, log):
     counts = {}
     for name, link in links.items():
-        visitor = Visitor(base_url, link, Recorder())
+        visitor = Visitor(base_url, link, Recorder(KINDS))
         for _i in range(3):
             visitor.page()
             visitor.live()
@@ -191,42 +167,26 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the database and the server log")
     args = parser.parse_args()
 
-    import odoo
-    import odoo.sql_db
-    from odoo.tools import config
-
-    if not (ROOT / ".local" / "odoo.conf").exists():
-        sys.exit("Run `make test` (or `make provision`) first: .local/odoo.conf is missing.")
-    config.parse_config(["-c", str(ROOT / ".local" / "odoo.conf"), "--log-level=warn"])
-
-    started = time.perf_counter()
-    copy_database(args.template, args.db)
-    registry = open_registry(args.db)
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        links, probe_links = make_tracked_day(env, args)
-    type(registry).delete(args.db)
-    odoo.sql_db.close_db(args.db)
-    setup_seconds = time.perf_counter() - started
+    (links, probe_links), setup_seconds = bench_database(args, lambda env: make_tracked_day(env, args))
     if len(links) < args.clients:
         sys.exit(f"Only {len(links)} deliveries under way for {args.clients} clients: raise --drivers.")
 
     port = free_port()
     logfile = ROOT / ".local" / f"bench-tracking-{port}.log"
     base_url = f"http://127.0.0.1:{port}"
-    log = TrackingLog(logfile)
+    log = LogReader(logfile, LOG_LINE, kind=lambda match: "live" if match[1] else "page")
     server = None
     try:
         server = start_server(args.db, port, 0, logfile)
         probe = probe_queries(base_url, probe_links, log)
         stop_server(server)
         server = start_server(args.db, port, args.workers, logfile)
-        recorder = Recorder()
+        recorder = Recorder(KINDS)
         visitors = [Visitor(base_url, link, recorder) for link in links]
         for visitor in visitors:  # the server's caches warm, as after a minute of production
             visitor.page()
             visitor.live()
-        recorder = Recorder()
+        recorder = Recorder(KINDS)
         for visitor in visitors:
             visitor.record = recorder
         log.read()
@@ -251,24 +211,17 @@ def main():
 
     ok = not failures
     for kind in KINDS:
-        times = recorder.times[kind]
-        p95 = percentile(times, 0.95)
+        measures, p95 = recorder.measures(kind)
         line = {
             "request": kind,
-            "requests": len(times),
-            "per_second": round(len(times) / args.duration, 1),
-            "errors": len(recorder.errors[kind]),
-            "p50_ms": round(percentile(times, 0.5), 1) if times else None,
-            "p95_ms": round(p95, 1) if times else None,
-            "max_ms": round(max(times), 1) if times else None,
+            **measures,
+            "per_second": round(measures["requests"] / args.duration, 1),
             "target_p95_ms": TARGETS_MS[kind],
-            "queries_median": statistics.median(queries[kind]) if queries[kind] else None,
-            "queries_max": max(queries[kind]) if queries[kind] else None,
+            **query_stats(queries[kind]),
         }
-        ok &= bool(times) and p95 < TARGETS_MS[kind] and not recorder.errors[kind]
+        ok &= bool(measures["requests"]) and p95 < TARGETS_MS[kind] and not recorder.errors[kind]
         print(json.dumps(line))
-        for error in sorted(set(recorder.errors[kind]))[:5]:
-            print(f"  {kind}: {error}", file=sys.stderr)
+        recorder.print_errors(kind)
     # the queries must not grow with the route or the stop's place in it; a delivery whose
     # driver is shown reads the driver's position too: one more query, the same for all
     same_queries = all(

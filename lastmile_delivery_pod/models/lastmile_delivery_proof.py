@@ -106,12 +106,17 @@ class LastmileDeliveryProof(models.Model):
         self.check_access("read")
         return self.sorted("captured_at")
 
+    def _handed_quantities(self):
+        """What the driver handed over where it differs from the order: {move id: quantity}."""
+        self.ensure_one()
+        return {int(move_id): qty for move_id, qty in (self.delivered_quantities or {}).items()}
+
     def _report_lines(self):
         """(delivery, product, quantity delivered, quantity ordered, unit) of the stop: what the
         driver reported handing over (everything ordered unless told otherwise), whether the
         warehouse has validated it yet or not."""
         self.ensure_one()
-        handed = {int(move_id): qty for move_id, qty in (self.delivered_quantities or {}).items()}
+        handed = self._handed_quantities()
         lines = []
         for task in self.sudo().task_ids:
             for move in task._lastmile_delivery_moves():

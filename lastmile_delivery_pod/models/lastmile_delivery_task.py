@@ -561,14 +561,13 @@ class LastmileDeliveryTask(models.Model):
     def _lastmile_deliver_with_proof(self, proof, quantities, driven):
         """Mark the stop delivered; its delivery orders are validated right after, with the
         quantities handed over (the rest as a backorder), see :meth:`_cron_lastmile_stock`."""
-        now = fields.Datetime.now()
         proof.sudo().delivered_quantities = {str(move.id): qty for move, qty in quantities.items()}
-        captured = min(proof.captured_at, now)  # when it happened, on the phone
+        captured = proof.captured_at  # when it happened, on the phone (never later than now)
         self.filtered(lambda t: t.state != "delivered")._set_state(
             "delivered", check=False, date_delivered=captured, date_closed=captured
         )
         self.sudo().driven_sequence = driven
-        self.filtered(lambda t: not t.date_arrived).sudo().date_arrived = min(proof.captured_at, now)
+        self.filtered(lambda t: not t.date_arrived).sudo().date_arrived = captured
         self._lastmile_log_proof(proof)
         self._lastmile_queue_stock("validate")
 
@@ -580,7 +579,7 @@ class LastmileDeliveryTask(models.Model):
             "failed",
             failure_reason_id=reason.id,
             driven_sequence=driven,
-            date_closed=min(proof.captured_at, fields.Datetime.now()),  # when it happened
+            date_closed=proof.captured_at,  # when it happened, on the phone
         )
         self._lastmile_log_proof(proof)
         if reason.outcome == "retry":
@@ -595,11 +594,9 @@ class LastmileDeliveryTask(models.Model):
         """Ask the warehouse side of a report (``validate`` or ``return``) of the open delivery
         orders of these deliveries, after the commit: many stops of the same product reported
         at once would otherwise wait on each other's stock rows, and the driver with them."""
-        todo = self.filtered(
-            lambda t: t.sudo().picking_id and t.sudo().picking_id.state not in ("done", "cancel")
-        )
+        todo = self.sudo().filtered(lambda t: t.picking_id and t.picking_id.state not in ("done", "cancel"))
         if todo:
-            todo.sudo().stock_pending = what
+            todo.stock_pending = what
             self.env.ref("lastmile_delivery_pod.ir_cron_lastmile_stock").sudo()._trigger()
 
     @api.model
@@ -635,7 +632,7 @@ class LastmileDeliveryTask(models.Model):
         if what == "return":
             self._lastmile_return_goods()
             return
-        handed = {int(move_id): qty for move_id, qty in (self.proof_id.delivered_quantities or {}).items()}
+        handed = self.proof_id._handed_quantities() if self.proof_id else {}
         picking._lastmile_validate({move: handed[move.id] for move in picking.move_ids if move.id in handed})
 
     def _lastmile_stock_failed(self, error):

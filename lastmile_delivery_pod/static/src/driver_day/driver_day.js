@@ -5,7 +5,7 @@ import { registry } from "@web/core/registry";
 import { SignatureDialog } from "@web/core/signature/signature_dialog";
 import { useService } from "@web/core/utils/hooks";
 import { user } from "@web/core/user";
-import { Outbox, postJson } from "./outbox";
+import { Outbox, postJson, sessionEnded } from "./outbox";
 
 const MAX_SIDE = 1920;
 const MAX_PHOTOS = 5; // as the server takes
@@ -160,7 +160,7 @@ export class DriverDay extends Component {
 
     /** An answer that is not the endpoint's (a login page) means the session has ended. */
     noteSession(answer) {
-        this.state.loggedOut = !answer.answered && answer.status < 500;
+        this.state.loggedOut = sessionEnded(answer);
     }
 
     async refreshWaiting() {

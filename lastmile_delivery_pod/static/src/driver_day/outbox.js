@@ -40,6 +40,11 @@ async function withStore(mode, action) {
     }
 }
 
+/** An answer that is not the endpoint's (a login page, not a server error): the session has ended. */
+export function sessionEnded(answer) {
+    return !answer.answered && answer.status < 500;
+}
+
 /**
  * POST ``body`` as JSON. Resolves to ``{status, payload, answered}``: ``answered`` is false
  * when what came back is not the endpoint's JSON (the session expired and the request was
@@ -124,7 +129,7 @@ export class Outbox {
             }
             if (!answer.answered) {
                 // not the endpoint's answer: a login page (the session expired) or a Wi-Fi portal
-                result.loggedOut = answer.status < 500;
+                result.loggedOut = sessionEnded(answer);
                 break;
             }
             if (answer.status >= 200 && answer.status < 300) {
