@@ -48,7 +48,7 @@ from http_bench import (
     LogReader,
     Recorder,
     bench_database,
-    drop_database,
+    clean_up,
     free_port,
     query_stats,
     start_server,
@@ -384,16 +384,9 @@ def main():
             time.sleep(1)
         drain_seconds = time.monotonic() - drained
         left_pending = stock_backlog(args.db)
-        queries = {e: [] for e in ENDPOINTS}
-        for endpoint, status, count in log.read():
-            if endpoint in queries and status == 200:
-                queries[endpoint].append(count)
+        queries = log.queries(ENDPOINTS)
     finally:
-        if server:
-            stop_server(server)
-        if not args.keep:
-            logfile.unlink(missing_ok=True)
-            drop_database(args.db)
+        clean_up(server, args, logfile)
 
     ok = not failures
     for endpoint in ENDPOINTS:

@@ -67,6 +67,14 @@ class LogReader:
             (self.kind(m), int(m[m.re.groups - 1]), int(m[m.re.groups])) for m in self.pattern.finditer(text)
         ]
 
+    def queries(self, kinds):
+        """The SQL queries of the successful requests logged since the last read, by kind."""
+        counts = {k: [] for k in kinds}
+        for kind, status, count in self.read():
+            if kind in counts and status == 200:
+                counts[kind].append(count)
+        return counts
+
 
 class Recorder:
     """The time of every request, and the errors, by kind of request (thread-safe)."""
@@ -132,6 +140,15 @@ def bench_database(args, build):
     type(registry).delete(args.db)
     odoo.sql_db.close_db(args.db)
     return result, time.perf_counter() - started
+
+
+def clean_up(server, args, logfile):
+    """Stop the server; drop the copied database and the server's log unless ``--keep``."""
+    if server:
+        stop_server(server)
+    if not args.keep:
+        logfile.unlink(missing_ok=True)
+        drop_database(args.db)
 
 
 def copy_database(template, name):

@@ -47,7 +47,7 @@ from http_bench import (
     LogReader,
     Recorder,
     bench_database,
-    drop_database,
+    clean_up,
     free_port,
     query_stats,
     start_server,
@@ -198,16 +198,9 @@ def main():
         for thread in threads:
             thread.join()
         time.sleep(1)
-        queries = {k: [] for k in KINDS}
-        for kind, status, count in log.read():
-            if status == 200:
-                queries[kind].append(count)
+        queries = log.queries(KINDS)
     finally:
-        if server:
-            stop_server(server)
-        if not args.keep:
-            logfile.unlink(missing_ok=True)
-            drop_database(args.db)
+        clean_up(server, args, logfile)
 
     ok = not failures
     for kind in KINDS:
