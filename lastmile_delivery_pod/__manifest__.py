@@ -1,7 +1,7 @@
 {
     "name": "Last Mile Delivery: Proof of Delivery",
     "summary": "The driver's day on a phone: My Route, photo and signature proof, failed deliveries",
-    "version": "19.0.1.2.0",
+    "version": "19.0.1.3.0",
     "category": "Inventory/Delivery",
     "author": "Last Mile Delivery contributors",
     "website": "https://github.com/lastmile-delivery/lastmile-delivery",
@@ -21,6 +21,7 @@
         "views/res_config_settings_views.xml",
         "views/sale_order_views.xml",
         "views/stock_picking_views.xml",
+        "views/lastmile_route_views.xml",
         "views/lastmile_menus.xml",
         "views/lastmile_portal_templates.xml",
     ],

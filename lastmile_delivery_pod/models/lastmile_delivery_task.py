@@ -313,6 +313,8 @@ class LastmileDeliveryTask(models.Model):
             self._lastmile_deliver_with_proof(proof, quantities, driven)
         else:
             self._lastmile_fail_with_proof(proof, driven)
+        # the route's last stop: what was driven is final (its phone sends no more positions)
+        self.sudo().route_id.filtered(lambda r: r.state == "done")._lastmile_update_driven_distance()
         return self._lastmile_proof_answer(proof)
 
     def _lastmile_proof_answer(self, proof, duplicate=False):

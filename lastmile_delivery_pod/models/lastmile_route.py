@@ -6,7 +6,7 @@ from urllib.parse import quote
 from odoo import api, fields, models
 from odoo.addons.lastmile_delivery.models.lastmile_route import _Points, seconds_since
 from odoo.addons.lastmile_delivery.services import routing as engine
-from odoo.addons.lastmile_delivery.services.geo import has_coordinates, point
+from odoo.addons.lastmile_delivery.services.geo import EARTH_RADIUS_KM, has_coordinates, point
 from odoo.addons.lastmile_delivery.tools import trusted
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, file_open
@@ -18,6 +18,8 @@ OPEN_STATES = ("assigned", "in_transit")
 PROOF_RANK = {code: rank for rank, (code, _label) in enumerate(PROOF_REQUIREMENTS)}
 # live ETAs are computed again at most this often per route (seconds)
 ETA_REFRESH_SECONDS = 60
+# the distance driven leaves out fixes of the phone less precise than this (metres)
+DRIVEN_MAX_ACCURACY = 100
 
 
 class LastmileRoute(models.Model):
@@ -27,6 +29,13 @@ class LastmileRoute(models.Model):
     eta_refreshed_at = fields.Datetime(readonly=True, copy=False)
     position_ids = fields.One2many("lastmile.driver.position", "route_id", string="Positions", readonly=True)
     proof_ids = fields.One2many("lastmile.delivery.proof", "route_id", string="Proofs", readonly=True)
+    driven_distance_km = fields.Float(
+        string="Driven (km)",
+        digits=(12, 1),
+        readonly=True,
+        copy=False,
+        help="Along the positions the driver's phone sent from the start of the route to its last stop.",
+    )
 
     # ------------------------------------------------------------------ who
 
@@ -308,6 +317,50 @@ class LastmileRoute(models.Model):
                 values["end_time"] = origin + timedelta(seconds=plan.end_time)
                 tasks._lastmile_notify_nearby_by_eta()
             route.sudo().write(values)
+        self._lastmile_update_driven_distance()
+
+    # ------------------------------------------------------------------ as driven
+
+    def _lastmile_update_driven_distance(self):
+        """The distance driven on these routes: from fix to fix of the phone (the positions it
+        sent and the places of its proofs, in the order they were taken), fixes less precise
+        than ``DRIVEN_MAX_ACCURACY`` metres left out. Kept on the route: positions are deleted
+        after a while, the reports are not."""
+        if not self:
+            return
+        self.env["lastmile.driver.position"].flush_model()
+        self.env["lastmile.delivery.proof"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """WITH fixes AS (
+                        SELECT route_id, recorded_at AS moment, id, latitude, longitude
+                          FROM lastmile_driver_position
+                         WHERE route_id IN %(routes)s AND COALESCE(accuracy, 0) <= %(accuracy)s
+                         UNION ALL
+                        SELECT route_id, captured_at, -id, latitude, longitude
+                          FROM lastmile_delivery_proof
+                         WHERE route_id IN %(routes)s AND has_position
+                           AND COALESCE(accuracy, 0) <= %(accuracy)s
+                   ), legs AS (
+                        SELECT route_id, latitude, longitude,
+                               LAG(latitude) OVER w AS lat0, LAG(longitude) OVER w AS lon0
+                          FROM fixes WINDOW w AS (PARTITION BY route_id ORDER BY moment, id)
+                   )
+                   SELECT route_id, SUM(2 * %(radius)s * ASIN(LEAST(1.0, SQRT(
+                              POWER(SIN(RADIANS(latitude - lat0) / 2), 2)
+                              + COS(RADIANS(lat0)) * COS(RADIANS(latitude))
+                                * POWER(SIN(RADIANS(longitude - lon0) / 2), 2)))))
+                     FROM legs WHERE lat0 IS NOT NULL GROUP BY route_id""",
+                routes=tuple(self.ids),
+                accuracy=DRIVEN_MAX_ACCURACY,
+                radius=EARTH_RADIUS_KM,
+            )
+        )
+        driven = dict(self.env.cr.fetchall())
+        for route in self:
+            km = round(driven.get(route.id) or 0.0, 3)
+            if route.driven_distance_km != km:
+                route.sudo().driven_distance_km = km
 
     # ------------------------------------------------------------------ demo
 
@@ -402,7 +455,7 @@ class LastmileRoute(models.Model):
                 if signature:
                     values["signature"] = picture("proof_signature.png")
             tasks.action_submit_proof(values)  # as the driver: the stops are read in their name
-        if stops:
+        if stops and self.state == "in_progress":  # a route whose stops are all done sends no more
             last = stops[-1][0]
             route.action_post_position(
                 {"latitude": last.latitude + 0.002, "longitude": last.longitude + 0.001, "accuracy": 15.0}
