@@ -83,6 +83,11 @@ class LastmileRoute(models.Model):
     )
     saving_km = fields.Float(string="Saved (km)", compute="_compute_savings", store=True, digits=(12, 1))
     saving_min = fields.Float(string="Saved (min)", compute="_compute_savings", store=True, digits=(12, 0))
+    saving_label = fields.Char(
+        string="Optimization",
+        compute="_compute_saving_label",
+        help="The plan against the same stops in order of entry, with the reason when it is longer.",
+    )
     engine = fields.Char(readonly=True)
     matrix_provider = fields.Char(string="Travel Times", readonly=True)
     plan_warning = fields.Char(readonly=True)
@@ -124,6 +129,29 @@ class LastmileRoute(models.Model):
         for route in self:
             route.saving_km = route.baseline_distance_km - route.planned_distance_km
             route.saving_min = route.baseline_duration_min - route.planned_duration_min
+
+    @api.depends("saving_km", "saving_min", "baseline_late_count", "baseline_duration_min")
+    def _compute_saving_label(self):
+        """A longer plan is explained (the order of entry would have been late), not shown as a
+        bare negative saving."""
+        for route in self:
+            minutes, km = round(route.saving_min), round(route.saving_km, 1)
+            if not route.baseline_duration_min:
+                route.saving_label = False
+            elif minutes > 0:
+                route.saving_label = self.env._(
+                    "%(min)s min and %(km)s km shorter than the order of entry", min=minutes, km=km
+                )
+            elif minutes < 0 and route.baseline_late_count:
+                route.saving_label = self.env._(
+                    "%(min)s min longer than the order of entry, which would reach %(late)s stop(s) late",
+                    min=-minutes,
+                    late=route.baseline_late_count,
+                )
+            elif minutes < 0:
+                route.saving_label = self.env._("%(min)s min longer than the order of entry", min=-minutes)
+            else:
+                route.saving_label = self.env._("As short as the order of entry")
 
     # ------------------------------------------------------------------ access helpers
 
