@@ -11,15 +11,21 @@ CENTER = (50.8466, 4.3528)  # Brussels, Grand-Place
 DAY = datetime(2030, 1, 8)  # a Tuesday
 
 
-def open_registry(db):
-    """The registry of ``db`` configured as `make test` configures Odoo."""
+def configure(db):
+    """Odoo configured as `make test` configures it, on ``db``."""
     config_file = ROOT / ".local" / "odoo.conf"
     if not config_file.exists():
         sys.exit("Run `make test` (or `make provision`) first: .local/odoo.conf is missing.")
-    import odoo
-    from odoo.modules.registry import Registry
+    import odoo.tools
 
     odoo.tools.config.parse_config(["-c", str(config_file), "-d", db, "--log-level=warn"])
+
+
+def open_registry(db):
+    """The registry of ``db`` configured as `make test` configures Odoo."""
+    from odoo.modules.registry import Registry
+
+    configure(db)
     return Registry(db)
 
 
