@@ -1,0 +1,1 @@
+from . import lastmile_daily_report, lastmile_delivery_report, lastmile_route_report

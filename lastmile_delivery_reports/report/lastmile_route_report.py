@@ -1,0 +1,147 @@
+from odoo import fields, models
+from odoo.tools import SQL
+
+# measures that are a ratio of sums, exact under any grouping: {aggregate: (numerator, denominator, factor)}
+RATIOS = {
+    "deliveries_per_hour:avg": ("delivered_on_road", "hours_on_road", 1),
+    "saving_pct:avg": ("saving_min", "baseline_duration_min", 100),
+}
+
+
+class LastmileRouteReport(models.Model):
+    """One row per route (a driver's shift on one day): its deliveries, planned and driven
+    distance and time, and what optimization saved against the order of entry that planning
+    recorded. Read-only, from SQL."""
+
+    _name = "lastmile.route.report"
+    _description = "Route Analysis"
+    _auto = False
+    _rec_name = "route_id"
+    _order = "date desc, id desc"
+
+    route_id = fields.Many2one("lastmile.route", string="Route", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    date = fields.Date(string="Day", readonly=True)
+    driver_id = fields.Many2one("lastmile.driver", readonly=True)
+    vehicle = fields.Char(readonly=True)
+    state = fields.Selection(
+        [("planned", "Planned"), ("in_progress", "In Progress"), ("done", "Done")], readonly=True
+    )
+    date_started = fields.Datetime(string="Started", readonly=True)
+    saving_note = fields.Selection(
+        [
+            ("shorter", "Shorter than the order of entry"),
+            ("late_baseline", "Longer: the order of entry would be late"),
+            ("longer", "Longer than the order of entry"),
+            ("same", "As the order of entry"),
+        ],
+        string="Optimization",
+        readonly=True,
+    )
+
+    # measures
+    shift_count = fields.Integer(string="Shifts", readonly=True, help="Routes started.")
+    planned_count = fields.Integer(string="Deliveries Planned", readonly=True)
+    delivered_count = fields.Integer(string="Delivered", readonly=True)
+    failed_count = fields.Integer(string="Failed", readonly=True)
+    on_time_count = fields.Integer(string="Delivered On Time", readonly=True)
+    deliveries_per_shift = fields.Float(
+        string="Deliveries per Shift", digits=(16, 1), aggregator="avg", readonly=True
+    )
+    delivered_on_road = fields.Integer(
+        string="Delivered on the Road", readonly=True, help="Deliveries of started routes."
+    )
+    hours_on_road = fields.Float(
+        string="Hours on the Road",
+        digits=(16, 2),
+        readonly=True,
+        help="From the start of the route to its last stop.",
+    )
+    deliveries_per_hour = fields.Float(
+        string="Deliveries per Hour", digits=(16, 2), aggregator="avg", readonly=True
+    )
+    planned_distance_km = fields.Float(string="Planned (km)", digits=(16, 1), readonly=True)
+    driven_distance_km = fields.Float(string="Driven (km)", digits=(16, 1), readonly=True)
+    planned_duration_min = fields.Float(string="Planned (min)", digits=(16, 0), readonly=True)
+    driven_duration_min = fields.Float(string="Driven (min)", digits=(16, 0), readonly=True)
+    baseline_distance_km = fields.Float(string="Order of Entry (km)", digits=(16, 1), readonly=True)
+    baseline_duration_min = fields.Float(string="Order of Entry (min)", digits=(16, 0), readonly=True)
+    baseline_late_count = fields.Integer(string="Late Stops in Order of Entry", readonly=True)
+    saving_km = fields.Float(string="Saved (km)", digits=(16, 1), readonly=True)
+    saving_min = fields.Float(string="Saved (min)", digits=(16, 0), readonly=True)
+    saving_pct = fields.Float(string="Saved (% of time)", digits=(16, 1), aggregator="avg", readonly=True)
+
+    @property
+    def _table_query(self):
+        return SQL(
+            """
+            SELECT r.id AS id,
+                   r.id AS route_id,
+                   r.company_id,
+                   r.date,
+                   r.driver_id,
+                   d.vehicle_name AS vehicle,
+                   r.state,
+                   r.date_started,
+                   CASE WHEN r.baseline_duration_min IS NULL OR r.baseline_duration_min = 0 THEN NULL
+                        WHEN ROUND(r.saving_min) > 0 THEN 'shorter'
+                        WHEN ROUND(r.saving_min) < 0 AND r.baseline_late_count > 0 THEN 'late_baseline'
+                        WHEN ROUND(r.saving_min) < 0 THEN 'longer'
+                        ELSE 'same' END AS saving_note,
+                   (r.date_started IS NOT NULL)::int AS shift_count,
+                   COALESCE(k.planned, 0) AS planned_count,
+                   COALESCE(k.delivered, 0) AS delivered_count,
+                   COALESCE(k.failed, 0) AS failed_count,
+                   COALESCE(k.on_time, 0) AS on_time_count,
+                   CASE WHEN r.date_started IS NOT NULL THEN COALESCE(k.delivered, 0)
+                   END AS deliveries_per_shift,
+                   CASE WHEN r.date_started IS NOT NULL THEN COALESCE(k.delivered, 0) ELSE 0 END
+                       AS delivered_on_road,
+                   %(hours)s AS hours_on_road,
+                   COALESCE(k.delivered, 0) / NULLIF(%(hours)s, 0) AS deliveries_per_hour,
+                   r.planned_distance_km,
+                   r.driven_distance_km,
+                   r.planned_duration_min,
+                   %(hours)s * 60 AS driven_duration_min,
+                   r.baseline_distance_km,
+                   r.baseline_duration_min,
+                   r.baseline_late_count,
+                   r.saving_km,
+                   r.saving_min,
+                   r.saving_min * 100 / NULLIF(r.baseline_duration_min, 0) AS saving_pct
+              FROM lastmile_route r
+              LEFT JOIN lastmile_driver d ON d.id = r.driver_id
+              LEFT JOIN (
+                    SELECT route_id,
+                           COUNT(*) AS planned,
+                           COUNT(*) FILTER (WHERE state = 'delivered') AS delivered,
+                           COUNT(*) FILTER (WHERE state = 'failed') AS failed,
+                           COUNT(*) FILTER (
+                               WHERE state = 'delivered'
+                                 AND date_delivered BETWEEN window_start AND window_end
+                           ) AS on_time,
+                           MAX(date_closed) FILTER (WHERE state IN ('delivered', 'failed')) AS last_closed
+                      FROM lastmile_delivery_task
+                     WHERE route_id IS NOT NULL AND state != 'cancelled'
+                     GROUP BY route_id
+              ) k ON k.route_id = r.id
+             WHERE r.state != 'draft'
+            """,
+            hours=SQL(
+                "CASE WHEN k.last_closed > r.date_started "
+                "THEN EXTRACT(EPOCH FROM k.last_closed - r.date_started) / 3600 END"
+            ),
+        )
+
+    def _read_group_select(self, aggregate_spec, query):
+        """Rates of sums, not averages of each route's rate: 30 deliveries in 6 hours and 2 in
+        2 hours make 4 an hour, not 2.5."""
+        if aggregate_spec not in RATIOS:
+            return super()._read_group_select(aggregate_spec, query)
+        numerator, denominator, factor = RATIOS[aggregate_spec]
+        return SQL(
+            "SUM(CASE WHEN %(den)s > 0 THEN %(num)s END) * %(factor)s / NULLIF(SUM(%(den)s), 0)",
+            num=self._field_to_sql(self._table, numerator, query),
+            den=self._field_to_sql(self._table, denominator, query),
+            factor=factor,
+        )
