@@ -7,11 +7,14 @@ installed, and drops the copy at the end)::
 
     .venv/bin/python bench/reports.py [--tasks 100000] [--days 90] [--drivers 60] [--repeat 5]
 
-Each read is the ORM call the browser makes through RPC: `formatted_read_grouping_sets` for a
-pivot (the web client's and the spreadsheet's), `formatted_read_group` for a dashboard chart,
-with the domain of the view's default filter (the last 30 days) or of the dashboard's date
-filter. Prints one JSON line per read (first run, then the median and the worst of the
-repeats) and a summary. Target: each read under 1 s on 2 cores. Exits 1 when it is missed.
+Each delivery has its order and its delivery order, which the reports join. Each read is the
+ORM call the browser makes through RPC: `formatted_read_grouping_sets` for a pivot (the web
+client's and the spreadsheet's), `formatted_read_group` for a dashboard chart, `web_search_read`
+for the list, with the domain of the view's default filter (the last 30 days) or of the
+dashboard's date filter; and the daily operations report of today's 60 routes, rendered as HTML
+(wkhtmltopdf's conversion to PDF is left out). Prints one JSON line per read (first run, then
+the median and the worst of the repeats) and a summary. Target: each read under 1 s on 2 cores.
+Exits 1 when it is missed.
 """
 
 import argparse
@@ -107,6 +110,37 @@ def load(env, n_tasks, n_days, n_drivers):
             "reasons": reasons.ids or [None],
         },
     )
+    # each delivery with its order (confirmed the evening before) and its delivery order, as
+    # the flows make them: the reports join both
+    warehouse = env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1)
+    picking_type = warehouse.out_type_id
+    cr.execute(
+        """WITH t AS (SELECT id, partner_id, create_date
+                        FROM lastmile_delivery_task WHERE name LIKE 'BENCH/%%'),
+                so AS (INSERT INTO sale_order (name, partner_id, partner_invoice_id, partner_shipping_id,
+                                               company_id, date_order, picking_policy, state, warehouse_id)
+                       SELECT 'BENCH-SO/' || t.id, t.partner_id, t.partner_id, t.partner_id, %(company)s,
+                              t.create_date, 'direct', 'sale', %(warehouse)s
+                         FROM t RETURNING id, name),
+                pk AS (INSERT INTO stock_picking (name, picking_type_id, location_id, location_dest_id,
+                                                  move_type, company_id, state, origin)
+                       SELECT 'BENCH-OUT/' || t.id, %(type)s, %(source)s, %(destination)s, 'direct',
+                              %(company)s, 'done', 'BENCH-SO/' || t.id
+                         FROM t RETURNING id, origin)
+           UPDATE lastmile_delivery_task task
+              SET sale_order_id = so.id, picking_id = pk.id
+             FROM so JOIN pk ON pk.origin = so.name
+            WHERE so.name = 'BENCH-SO/' || task.id""",
+        {
+            "company": company.id,
+            "warehouse": warehouse.id,
+            "type": picking_type.id,
+            "source": picking_type.default_location_src_id.id,
+            "destination": env.ref("stock.stock_location_customers").id,
+        },
+    )
+    cr.execute("ANALYZE sale_order")
+    cr.execute("ANALYZE stock_picking")
     cr.execute("ANALYZE lastmile_delivery_task")
     cr.execute("ANALYZE lastmile_route")
     user = env["res.users"].create(
@@ -189,7 +223,7 @@ def dashboard_reads(path=DASHBOARD):
             search = chart.get("searchParams", {})
             measure = meta["measure"]
             aggregates = [measure]  # with the field's aggregator, as the graph view asks
-            reads[f"dashboard chart {chart.get('title', {}).get('text') or figure['id']}"] = (
+            reads[f"dashboard chart {measure} by {', '.join(meta.get('groupBy') or [])}"] = (
                 "formatted_read_group",
                 meta["resModel"],
                 list(search.get("domain") or []) + period(30),
@@ -199,9 +233,47 @@ def dashboard_reads(path=DASHBOARD):
     return reads
 
 
+def other_reads():
+    """The list of the deliveries (its first page) and the daily operations report of today."""
+    return {
+        "list deliveries (30 days, first 80)": (
+            "web_search_read",
+            "lastmile.delivery.report",
+            period(30),
+            [],
+            [],
+        ),
+        "daily operations report of today (HTML)": (
+            "daily_report",
+            "lastmile.route.report",
+            period(1),
+            [],
+            [],
+        ),
+    }
+
+
 def run(env, call):
     method, model, domain, groupby, aggregates = call
     records = env[model]
+    if method == "web_search_read":
+        fields = [
+            "date",
+            "task_id",
+            "driver_id",
+            "partner_id",
+            "date_closed",
+            "state",
+            "timing",
+            "failure_reason_id",
+        ]
+        return records.web_search_read(domain, {name: {} for name in fields}, limit=80)["records"]
+    if method == "daily_report":
+        routes = records.search(domain)
+        html, _kind = env["ir.actions.report"]._render_qweb_html(
+            "lastmile_delivery_reports.report_daily_operations", routes.ids
+        )
+        return routes
     aggregates = [
         a if ":" in a or a == "__count" else f"{a}:{records._fields[a].aggregator}" for a in aggregates
     ]
@@ -229,18 +301,23 @@ def main():
         with registry.cursor() as cr:
             env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
             uid = load(env, args.tasks, args.days, args.drivers)
-            cr.execute("SELECT COUNT(*) FROM lastmile_delivery_task WHERE name LIKE 'BENCH/%%'")
-            loaded = cr.fetchone()[0]
+            cr.execute(
+                "SELECT COUNT(*), COUNT(sale_order_id), COUNT(picking_id) FROM lastmile_delivery_task"
+                " WHERE name LIKE 'BENCH/%%'"
+            )
+            loaded, with_order, with_picking = cr.fetchone()
         print(
             json.dumps(
                 {
                     "loaded_tasks": loaded,
+                    "with_order": with_order,
+                    "with_picking": with_picking,
                     "routes": args.drivers * args.days,
                     "load_s": round(time.perf_counter() - started, 1),
                 }
             )
         )
-        reads = {**view_reads(), **dashboard_reads()}
+        reads = {**view_reads(), **dashboard_reads(), **other_reads()}
         worst = 0.0
         with registry.cursor() as cr:
             env = odoo.api.Environment(cr, uid, {"tz": "Europe/Brussels", "lang": "en_US"})

@@ -7,6 +7,8 @@
     "website": "https://github.com/lastmile-delivery/lastmile-delivery",
     "license": "LGPL-3",
     "depends": ["lastmile_delivery_pod", "spreadsheet_dashboard"],
+    # the demo's history is made at the time it happened (freezegun is one of Odoo's requirements)
+    "external_dependencies": {"python": ["freezegun"]},
     "data": [
         "security/ir.model.access.csv",
         "security/lastmile_reports_security.xml",

@@ -72,6 +72,10 @@ class LastmileRoute(models.Model):
     planned_duration_min = fields.Float(
         string="Minutes", digits=(12, 0), readonly=True, help="Planned duration."
     )
+    planned_return_km = fields.Float(
+        string="Way Back (km)", digits=(12, 1), readonly=True, help="Planned, from the last stop to the end."
+    )
+    planned_return_min = fields.Float(string="Way Back (min)", digits=(12, 0), readonly=True)
     baseline_distance_km = fields.Float(
         string="Baseline Distance (km)", digits=(12, 1), readonly=True, help="Same stops in order of entry."
     )
@@ -138,9 +142,13 @@ class LastmileRoute(models.Model):
             minutes, km = round(route.saving_min), round(route.saving_km, 1)
             if not route.baseline_duration_min:
                 route.saving_label = False
-            elif minutes > 0:
+            elif minutes > 0 and km >= 0:
                 route.saving_label = self.env._(
                     "%(min)s min and %(km)s km shorter than the order of entry", min=minutes, km=km
+                )
+            elif minutes > 0:
+                route.saving_label = self.env._(
+                    "%(min)s min shorter than the order of entry, for %(km)s km more", min=minutes, km=-km
                 )
             elif minutes < 0 and route.baseline_late_count:
                 route.saving_label = self.env._(
@@ -475,7 +483,9 @@ class LastmileRoute(models.Model):
             baseline = engine.schedule(problem, vehicles_by_id[route_plan.vehicle_id], entry_order)
             route.write(
                 {
-                    **route._prepare_plan_values(route_plan, origin),
+                    **route._prepare_plan_values(
+                        route_plan, origin, problem, vehicles_by_id[route_plan.vehicle_id]
+                    ),
                     "baseline_distance_km": baseline.distance / 1000,
                     "baseline_duration_min": baseline.duration / 60,
                     "baseline_late_count": sum(1 for visit in baseline.visits if visit.late),
@@ -595,13 +605,20 @@ class LastmileRoute(models.Model):
             )
         self.message_post(body=body, subtype_xmlid="mail.mt_note")
 
-    def _prepare_plan_values(self, plan, origin):
-        """Planned totals of an engine route, for this record."""
+    def _prepare_plan_values(self, plan, origin, problem, vehicle):
+        """Planned totals of an engine route, for this record, with its way back from the last
+        stop (what the phone does not see: the reports compare the drive up to the last stop)."""
+        back_m = back_s = 0
+        if plan.visits and vehicle.end is not None:
+            last = problem.stops_by_id[plan.visits[-1].stop_id].location
+            back_m, back_s = problem.distances[last][vehicle.end], problem.durations[last][vehicle.end]
         return {
             "start_time": origin + timedelta(seconds=plan.start_time),
             "end_time": origin + timedelta(seconds=plan.end_time),
             "planned_distance_km": plan.distance / 1000,
             "planned_duration_min": plan.duration / 60,
+            "planned_return_km": back_m / 1000,
+            "planned_return_min": back_s / 60,
         }
 
     def _prepare_insertion(self, tasks):
@@ -641,7 +658,7 @@ class LastmileRoute(models.Model):
             problem, vehicle, sequence, vehicle.shift_start if vehicle.on_the_road else None
         )
         return {
-            "route": self._prepare_plan_values(plan, origin),
+            "route": self._prepare_plan_values(plan, origin, problem, vehicle),
             "tasks": {
                 task.id: {
                     "route_id": self.id,

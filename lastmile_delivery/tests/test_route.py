@@ -301,6 +301,10 @@ class TestRoutePlanning(LastmileCase):
         self.assertEqual(near.sequence, 1, "the plan serves it first, on time")
         self.assertFalse((far | near | far2).filtered("late_minutes"))
         self.assertGreater(route.saving_km, 1.0)
+        # the way back from the last stop, which the reports leave out of the drive compared
+        last = (far | near | far2).sorted("sequence")[-1]
+        way_back = haversine_km(last.latitude, last.longitude, *WAREHOUSE) * 1.3
+        self.assertAlmostEqual(route.planned_return_km, way_back, delta=0.05)  # kept to 0.1 km
 
     def test_costs_plan_as_many_stops_as_no_costs(self):
         """A shop's plan has a delivery chosen by hand (so OR-Tools plans it): with costs per hour

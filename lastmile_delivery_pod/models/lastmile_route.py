@@ -29,6 +29,9 @@ class LastmileRoute(models.Model):
     eta_refreshed_at = fields.Datetime(readonly=True, copy=False)
     position_ids = fields.One2many("lastmile.driver.position", "route_id", string="Positions", readonly=True)
     proof_ids = fields.One2many("lastmile.delivery.proof", "route_id", string="Proofs", readonly=True)
+    vehicle_name = fields.Char(
+        string="Vehicle", readonly=True, copy=False, help="The driver's vehicle when the route started."
+    )
     driven_distance_km = fields.Float(
         string="Driven (km)",
         digits=(12, 1),
@@ -82,7 +85,11 @@ class LastmileRoute(models.Model):
             for task in to_start:
                 task._set_state("in_transit", eta_planned=task.eta)
             route.sudo().write(
-                {"state": "in_progress", "date_started": route.date_started or fields.Datetime.now()}
+                {
+                    "state": "in_progress",
+                    "date_started": route.date_started or fields.Datetime.now(),
+                    "vehicle_name": route.vehicle_name or route.driver_id.vehicle_name,
+                }
             )
             route._message_log(body=self.env._("Route started by %(user)s.", user=self.env.user.name))
         return True
@@ -324,8 +331,9 @@ class LastmileRoute(models.Model):
     def _lastmile_update_driven_distance(self):
         """The distance driven on these routes: from fix to fix of the phone (the positions it
         sent and the places of its proofs, in the order they were taken), fixes less precise
-        than ``DRIVEN_MAX_ACCURACY`` metres left out. Kept on the route: positions are deleted
-        after a while, the reports are not."""
+        than ``DRIVEN_MAX_ACCURACY`` metres left out, and moves shorter than the precision of
+        their fixes (the phone's jitter while parked) too. Kept on the route: positions are
+        deleted after a while, the reports are not."""
         if not self:
             return
         self.env["lastmile.driver.position"].flush_model()
@@ -333,24 +341,29 @@ class LastmileRoute(models.Model):
         self.env.cr.execute(
             SQL(
                 """WITH fixes AS (
-                        SELECT route_id, recorded_at AS moment, id, latitude, longitude
+                        SELECT route_id, recorded_at AS moment, id, latitude, longitude,
+                               COALESCE(accuracy, 0) AS accuracy
                           FROM lastmile_driver_position
                          WHERE route_id IN %(routes)s AND COALESCE(accuracy, 0) <= %(accuracy)s
                          UNION ALL
-                        SELECT route_id, captured_at, -id, latitude, longitude
+                        SELECT route_id, captured_at, -id, latitude, longitude, COALESCE(accuracy, 0)
                           FROM lastmile_delivery_proof
                          WHERE route_id IN %(routes)s AND has_position
                            AND COALESCE(accuracy, 0) <= %(accuracy)s
                    ), legs AS (
-                        SELECT route_id, latitude, longitude,
-                               LAG(latitude) OVER w AS lat0, LAG(longitude) OVER w AS lon0
+                        SELECT route_id, latitude, longitude, accuracy,
+                               LAG(latitude) OVER w AS lat0, LAG(longitude) OVER w AS lon0,
+                               LAG(accuracy) OVER w AS accuracy0
                           FROM fixes WINDOW w AS (PARTITION BY route_id ORDER BY moment, id)
+                   ), moves AS (
+                        SELECT route_id, GREATEST(accuracy, accuracy0) / 1000 AS precision_km,
+                               2 * %(radius)s * ASIN(LEAST(1.0, SQRT(
+                                   POWER(SIN(RADIANS(latitude - lat0) / 2), 2)
+                                   + COS(RADIANS(lat0)) * COS(RADIANS(latitude))
+                                     * POWER(SIN(RADIANS(longitude - lon0) / 2), 2)))) AS km
+                          FROM legs WHERE lat0 IS NOT NULL
                    )
-                   SELECT route_id, SUM(2 * %(radius)s * ASIN(LEAST(1.0, SQRT(
-                              POWER(SIN(RADIANS(latitude - lat0) / 2), 2)
-                              + COS(RADIANS(lat0)) * COS(RADIANS(latitude))
-                                * POWER(SIN(RADIANS(longitude - lon0) / 2), 2)))))
-                     FROM legs WHERE lat0 IS NOT NULL GROUP BY route_id""",
+                   SELECT route_id, SUM(km) FROM moves WHERE km > precision_km GROUP BY route_id""",
                 routes=tuple(self.ids),
                 accuracy=DRIVEN_MAX_ACCURACY,
                 radius=EARTH_RADIUS_KM,

@@ -3,8 +3,6 @@ import random
 import uuid
 from datetime import timedelta
 
-from freezegun import freeze_time
-
 from odoo import api, fields, models
 from odoo.tools import file_open
 
@@ -35,12 +33,13 @@ class LastmileRoute(models.Model):
         dispatcher, each route started and driven from its driver's phone (positions, arrivals,
         proofs; some stops fail and come back the next day), the warehouse validating what was
         delivered and some customers rating. The time is moved with freezegun (the clock the
-        flows read); the customers of those days are not sent messages again."""
+        flows read; for every thread of the process while it runs, so load demo data on a
+        server nobody uses); the customers of those days are not sent messages again."""
+        from freezegun import freeze_time  # noqa: PLC0415 - the demo's only, a requirement of Odoo
+
         rng = random.Random(seed)
         company = self.env.company
         ref = self.env.ref
-        salesperson = ref("lastmile_delivery.demo_user_sam")
-        dispatcher = ref("lastmile_delivery.demo_user_dispatcher")
         Data = self.env["ir.model.data"]
         customers = (
             self.env["res.partner"]
@@ -63,6 +62,15 @@ class LastmileRoute(models.Model):
         )
         notify = {name: company[name] for name in NOTIFY_FIELDS}
         company.write(dict.fromkeys(NOTIFY_FIELDS, "none"))
+        try:
+            self._lastmile_demo_days(freeze_time, rng, days, orders_per_day, customers, products)
+        finally:
+            company.write(notify)
+
+    def _lastmile_demo_days(self, freeze_time, rng, days, orders_per_day, customers, products):
+        company = self.env.company
+        salesperson = self.env.ref("lastmile_delivery.demo_user_sam")
+        dispatcher = self.env.ref("lastmile_delivery.demo_user_dispatcher")
         today = company._lastmile_date_of(fields.Datetime.now())
         # PyVRP stops on the wall clock: it keeps the real one
         with freeze_time(
@@ -89,7 +97,6 @@ class LastmileRoute(models.Model):
                 ).filtered(lambda r: r.driver_id.user_id)
                 for route in routes.sorted("start_time"):
                     route._lastmile_demo_drive_past(rng, clock)
-        company.write(notify)
 
     def _prepare_demo_order(self, rng, day, customers, products):
         company = self.env.company
@@ -126,10 +133,11 @@ class LastmileRoute(models.Model):
         here, moment = None, start
         for tasks in route._sheet_stop_groups():
             first = tasks[0]
-            if first.state != "in_transit" or not first.eta:
+            if first.state != "in_transit":
                 continue
             drift += timedelta(minutes=rng.gauss(1.0, 4.0))
-            arrival = max(first.eta + drift, moment + timedelta(minutes=2))
+            planned = first.eta or moment + timedelta(minutes=12)
+            arrival = max(planned + drift, moment + timedelta(minutes=2))
             if here:  # two fixes of the phone on the way
                 for step in (1, 2):
                     fix = moment + (arrival - moment) * step / 3

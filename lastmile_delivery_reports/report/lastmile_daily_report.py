@@ -43,6 +43,7 @@ class ReportLastmileDailyOperations(models.AbstractModel):
                             100.0 * sum(rows.mapped("on_time_count")) / delivered if delivered else None
                         ),
                         "planned_km": sum(rows.mapped("planned_distance_km")),
+                        "planned_to_last_km": sum(rows.mapped("planned_to_last_km")),
                         "driven_km": sum(rows.mapped("driven_distance_km")),
                     },
                 }
@@ -51,7 +52,8 @@ class ReportLastmileDailyOperations(models.AbstractModel):
 
     def _next_step(self, task):
         """What became of a failed delivery: its next attempt's day, or its goods back in stock."""
-        attempt = task.next_attempt_ids.filtered(lambda t: t.state != "cancelled")[-1:]
+        # the next attempt may be another driver's: its day is no secret to the reader
+        attempt = task.sudo().next_attempt_ids.filtered(lambda t: t.state != "cancelled")[-1:]
         if attempt:
             return self.env._("New attempt on %(day)s", day=format_date(self.env, attempt.scheduled_date))
         if task.failure_reason_id.outcome == "return":

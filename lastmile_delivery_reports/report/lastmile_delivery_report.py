@@ -85,7 +85,7 @@ class LastmileDeliveryReport(models.Model):
                    t.scheduled_date AS date,
                    t.date_closed,
                    t.driver_id,
-                   d.vehicle_name AS vehicle,
+                   COALESCE(r.vehicle_name, d.vehicle_name) AS vehicle,
                    t.route_id,
                    t.partner_id,
                    a.zip AS zone,
@@ -101,7 +101,7 @@ class LastmileDeliveryReport(models.Model):
                              WHEN t.date_delivered > t.window_end THEN 'late'
                              ELSE 'on_time' END
                    END AS timing,
-                   %(on_time)s AS on_time,
+                   CASE WHEN t.state = 'delivered' THEN %(on_time)s END AS on_time,
                    CASE WHEN t.rating_last_value > 0
                         THEN LEAST(5, GREATEST(1, ROUND(t.rating_last_value)))::int::text END AS rating_stars,
                    1 AS closed_count,
@@ -121,11 +121,10 @@ class LastmileDeliveryReport(models.Model):
                    CASE WHEN t.attempt = 1 THEN (t.state = 'delivered')::int * 100.0
                    END AS first_attempt_rate,
                    CASE WHEN t.state = 'delivered' THEN t.attempt END AS attempts_per_delivery,
-                   ABS(EXTRACT(EPOCH FROM COALESCE(t.date_arrived, t.date_closed) - t.eta_planned)) / 60
-                       AS eta_error_min,
-                   CASE WHEN t.eta_planned IS NOT NULL AND COALESCE(t.date_arrived, t.date_closed) IS NOT NULL
-                        THEN (ABS(EXTRACT(EPOCH FROM COALESCE(t.date_arrived, t.date_closed) - t.eta_planned))
-                              <= %(tolerance)s)::int * 100.0
+                   ABS(EXTRACT(EPOCH FROM %(arrival)s - t.eta_planned)) / 60 AS eta_error_min,
+                   CASE WHEN t.eta_planned IS NOT NULL AND %(arrival)s IS NOT NULL
+                        THEN (ABS(EXTRACT(EPOCH FROM %(arrival)s - t.eta_planned)) <= %(tolerance)s)::int
+                             * 100.0
                    END AS eta_accurate_rate,
                    NULLIF(t.rating_last_value, 0) AS rating,
                    (t.rating_last_value > 0)::int AS rated_count
@@ -142,4 +141,7 @@ class LastmileDeliveryReport(models.Model):
                 "(t.state = 'delivered' AND t.date_delivered BETWEEN t.window_start AND t.window_end)"
             ),
             tolerance=ETA_TOLERANCE_MIN * 60,
+            # at the door: the driver's Arrived, else the stop reported from the phone (not a
+            # closing from the back office, which may come hours later)
+            arrival=SQL("COALESCE(t.date_arrived, CASE WHEN t.driven_sequence > 0 THEN t.date_closed END)"),
         )

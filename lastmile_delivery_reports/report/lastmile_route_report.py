@@ -61,9 +61,26 @@ class LastmileRouteReport(models.Model):
         string="Deliveries per Hour", digits=(16, 2), aggregator="avg", readonly=True
     )
     planned_distance_km = fields.Float(string="Planned (km)", digits=(16, 1), readonly=True)
-    driven_distance_km = fields.Float(string="Driven (km)", digits=(16, 1), readonly=True)
     planned_duration_min = fields.Float(string="Planned (min)", digits=(16, 0), readonly=True)
-    driven_duration_min = fields.Float(string="Driven (min)", digits=(16, 0), readonly=True)
+    planned_to_last_km = fields.Float(
+        string="Planned to Last Stop (km)",
+        digits=(16, 1),
+        readonly=True,
+        help="The plan without its way back: what the driven figures compare with.",
+    )
+    planned_to_last_min = fields.Float(string="Planned to Last Stop (min)", digits=(16, 0), readonly=True)
+    driven_distance_km = fields.Float(
+        string="Driven (km)",
+        digits=(16, 1),
+        readonly=True,
+        help="From the start of the route to its last stop.",
+    )
+    driven_duration_min = fields.Float(
+        string="Driven (min)",
+        digits=(16, 0),
+        readonly=True,
+        help="From the start of the route to its last stop.",
+    )
     baseline_distance_km = fields.Float(string="Order of Entry (km)", digits=(16, 1), readonly=True)
     baseline_duration_min = fields.Float(string="Order of Entry (min)", digits=(16, 0), readonly=True)
     baseline_late_count = fields.Integer(string="Late Stops in Order of Entry", readonly=True)
@@ -80,7 +97,7 @@ class LastmileRouteReport(models.Model):
                    r.company_id,
                    r.date,
                    r.driver_id,
-                   d.vehicle_name AS vehicle,
+                   COALESCE(r.vehicle_name, d.vehicle_name) AS vehicle,
                    r.state,
                    r.date_started,
                    CASE WHEN r.baseline_duration_min IS NULL OR r.baseline_duration_min = 0 THEN NULL
@@ -89,19 +106,23 @@ class LastmileRouteReport(models.Model):
                         WHEN ROUND(r.saving_min) < 0 THEN 'longer'
                         ELSE 'same' END AS saving_note,
                    (r.date_started IS NOT NULL)::int AS shift_count,
-                   COALESCE(k.planned, 0) AS planned_count,
-                   COALESCE(k.delivered, 0) AS delivered_count,
-                   COALESCE(k.failed, 0) AS failed_count,
-                   COALESCE(k.on_time, 0) AS on_time_count,
-                   CASE WHEN r.date_started IS NOT NULL THEN COALESCE(k.delivered, 0)
-                   END AS deliveries_per_shift,
-                   CASE WHEN r.date_started IS NOT NULL THEN COALESCE(k.delivered, 0) ELSE 0 END
-                       AS delivered_on_road,
+                   k.planned AS planned_count,
+                   k.delivered AS delivered_count,
+                   k.failed AS failed_count,
+                   k.on_time AS on_time_count,
+                   CASE WHEN r.date_started IS NOT NULL THEN k.delivered END AS deliveries_per_shift,
+                   CASE WHEN r.date_started IS NOT NULL THEN k.delivered ELSE 0 END AS delivered_on_road,
                    %(hours)s AS hours_on_road,
-                   COALESCE(k.delivered, 0) / NULLIF(%(hours)s, 0) AS deliveries_per_hour,
+                   k.delivered / NULLIF(%(hours)s, 0) AS deliveries_per_hour,
                    r.planned_distance_km,
-                   r.driven_distance_km,
                    r.planned_duration_min,
+                   CASE WHEN r.date_started IS NOT NULL
+                        THEN r.planned_distance_km - COALESCE(r.planned_return_km, 0)
+                   END AS planned_to_last_km,
+                   CASE WHEN r.date_started IS NOT NULL
+                        THEN r.planned_duration_min - COALESCE(r.planned_return_min, 0)
+                   END AS planned_to_last_min,
+                   CASE WHEN r.date_started IS NOT NULL THEN r.driven_distance_km END AS driven_distance_km,
                    %(hours)s * 60 AS driven_duration_min,
                    r.baseline_distance_km,
                    r.baseline_duration_min,
@@ -111,20 +132,22 @@ class LastmileRouteReport(models.Model):
                    r.saving_min * 100 / NULLIF(r.baseline_duration_min, 0) AS saving_pct
               FROM lastmile_route r
               LEFT JOIN lastmile_driver d ON d.id = r.driver_id
-              LEFT JOIN (
-                    SELECT route_id,
-                           COUNT(*) AS planned,
-                           COUNT(*) FILTER (WHERE state = 'delivered') AS delivered,
-                           COUNT(*) FILTER (WHERE state = 'failed') AS failed,
+              CROSS JOIN LATERAL (
+                    SELECT COUNT(*) AS planned,
+                           COUNT(*) FILTER (WHERE t.state = 'delivered') AS delivered,
+                           COUNT(*) FILTER (WHERE t.state = 'failed') AS failed,
                            COUNT(*) FILTER (
-                               WHERE state = 'delivered'
-                                 AND date_delivered BETWEEN window_start AND window_end
+                               WHERE t.state = 'delivered'
+                                 AND t.date_delivered BETWEEN t.window_start AND t.window_end
                            ) AS on_time,
-                           MAX(date_closed) FILTER (WHERE state IN ('delivered', 'failed')) AS last_closed
-                      FROM lastmile_delivery_task
-                     WHERE route_id IS NOT NULL AND state != 'cancelled'
-                     GROUP BY route_id
-              ) k ON k.route_id = r.id
+                           -- the last stop the driver reported (a closing from the back office,
+                           -- maybe the next morning, does not stretch the shift)
+                           MAX(t.date_closed) FILTER (
+                               WHERE t.state IN ('delivered', 'failed') AND t.driven_sequence > 0
+                           ) AS last_closed
+                      FROM lastmile_delivery_task t
+                     WHERE t.route_id = r.id AND t.state != 'cancelled'
+              ) k
              WHERE r.state != 'draft'
             """,
             hours=SQL(

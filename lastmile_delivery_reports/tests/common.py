@@ -28,8 +28,12 @@ class ReportCase(PodCase):
     - Ana, Thursday 19 (R2, started 10:30): T4b arrived 11:25 (ETA 11:20), delivered 11:30.
     - Bruno, Wednesday 18 (R3, started 13:00): T6 window 13:00–14:00, no ETA, delivered 13:30,
       rated 4.
-    - Bruno, Thursday 19, night shift (R4, started 23:00): T5 window 23:30–00:30 (00:30–01:30 on
-      Friday 20 in Brussels: its day is Friday), arrived 23:40 (ETA 23:45), delivered 23:50.
+    - Bruno, Thursday 19, night shift (R4, started 22:00, 23:00 in Brussels):
+      T5 window 22:30–23:30 (23:30–00:30 in Brussels, across midnight: its day is Thursday, the
+      day it starts), arrived 23:05 (ETA 23:00), delivered 23:10 (00:10 on Friday in Brussels);
+      T7 window 23:30–00:30 (00:30–01:30 on Friday 20 in Brussels: its day is Friday, though it
+      is Thursday in UTC), arrived 23:40 (ETA 23:45), delivered 23:50.
+    All the routes' plans keep 3 km and 10 min for the way back from their last stop.
     """
 
     @classmethod
@@ -38,12 +42,13 @@ class ReportCase(PodCase):
         cls.company.partner_id.tz = "Europe/Brussels"
         cls.reason = cls.env.ref("lastmile_delivery_pod.failure_reason_not_home")
         with freeze_time(utc(18, 6)):
-            cls.t1, cls.t2, cls.t3, cls.t4, cls.t6, cls.t5 = (
+            cls.t1, cls.t2, cls.t3, cls.t4, cls.t6, cls.t5, cls.t7 = (
                 cls._order_task(utc(18, 8)),
                 cls._order_task(utc(18, 9)),
                 cls._order_task(utc(18, 10)),
                 cls._order_task(utc(18, 11)),
                 cls._order_task(utc(18, 13)),
+                cls._order_task(utc(19, 22, 30)),
                 cls._order_task(utc(19, 23, 30)),
             )
         ana, bruno = cls.driver, cls.other_driver
@@ -87,7 +92,7 @@ class ReportCase(PodCase):
                 "baseline_late_count": 1,
             }
         )
-        cls.r4 = cls._route(bruno, "2026-11-19", [(cls.t5, utc(19, 23, 45))])
+        cls.r4 = cls._route(bruno, "2026-11-19", [(cls.t5, utc(19, 23)), (cls.t7, utc(19, 23, 45))])
         for route in cls.r3 | cls.r4:
             route.sudo().write(
                 {
@@ -97,10 +102,12 @@ class ReportCase(PodCase):
                     "baseline_duration_min": 30,
                 }
             )
+        (cls.r1 | cls.r2 | cls.r3 | cls.r4).sudo().write({"planned_return_km": 3, "planned_return_min": 10})
         cls._start(cls.r2, utc(19, 10, 30))
         cls._stop(cls.t4b, utc(19, 11, 25), utc(19, 11, 30), 50.86)
-        cls._start(cls.r4, utc(19, 23))
-        cls._stop(cls.t5, utc(19, 23, 40), utc(19, 23, 50), 50.87)
+        cls._start(cls.r4, utc(19, 22))
+        cls._stop(cls.t5, utc(19, 23, 5), utc(19, 23, 10), 50.87)
+        cls._stop(cls.t7, utc(19, 23, 40), utc(19, 23, 50), 50.88)
         # the customers rate from their tracking page
         for task, stars in ((cls.t1, 5), (cls.t2, 2), (cls.t6, 4)):
             task.sudo()._lastmile_portal_rate(stars, "")
