@@ -26,6 +26,11 @@ registry.category("web_tour.tours").add("lastmile_plan_day", {
             run: "click",
         },
         {
+            content: "Show every day (the server's day is frozen, the browser's is not)",
+            trigger: '.o_searchview_facet:contains("Today") .o_facet_remove',
+            run: "click",
+        },
+        {
             content: "Plan Driver's route is listed",
             trigger: '.o_data_row:contains("Plan Driver") td.o_data_cell[name=driver_id]',
             run: "click",
