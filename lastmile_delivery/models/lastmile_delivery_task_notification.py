@@ -48,7 +48,9 @@ class LastmileDeliveryTask(models.Model):
         groups="base.group_user",
         help="Each moment the customer was told of (or is about to be): queued, sent, not sent, stale.",
     )
-    notification_pending = fields.Boolean(copy=False, readonly=True, groups="base.group_user")
+    notification_pending = fields.Boolean(
+        compute="_compute_notification_pending", store=True, copy=False, groups="base.group_user"
+    )
     notification_summary = fields.Text(
         string="Messages to the Customer", compute="_compute_notification_summary", groups="base.group_user"
     )
@@ -206,7 +208,7 @@ class LastmileDeliveryTask(models.Model):
         # a failed delivery sent back to dispatch goes out again: its customer is told again
         again = moved.filtered(lambda t: before[t.id] == "failed" and state in ("new", "assigned"))
         if again:
-            again.sudo().write({"notifications": False, "notification_pending": False})
+            again.sudo().notifications = False
         if state in MOMENT_OF_STATE:
             moved._lastmile_notify(MOMENT_OF_STATE[state])
         if state in ("delivered", "failed"):
@@ -224,6 +226,12 @@ class LastmileDeliveryTask(models.Model):
         )._lastmile_notify("rescheduled")
         return result
 
+    @api.depends("notifications")
+    def _compute_notification_pending(self):
+        """A message queued for the notification job."""
+        for task in self:
+            task.notification_pending = "queued" in (task.notifications or {}).values()
+
     def _lastmile_notify(self, moment):
         """Queue the customer's message of ``moment`` (see ``MOMENTS``) for these deliveries; the
         notification job sends it after the commit. Each moment is sent once per delivery (a
@@ -235,12 +243,7 @@ class LastmileDeliveryTask(models.Model):
             )
         )
         for task in todo:
-            task.write(
-                {
-                    "notifications": {**(task.notifications or {}), moment: "queued"},
-                    "notification_pending": True,
-                }
-            )
+            task.notifications = {**(task.notifications or {}), moment: "queued"}
         if todo:
             self.env.ref("lastmile_delivery.ir_cron_lastmile_notify").sudo()._trigger()
 
@@ -308,14 +311,14 @@ class LastmileDeliveryTask(models.Model):
                 continue
             sent = self._lastmile_send_moment(moment, states)
             states[moment] = "sent" if sent else "not_sent"
-        self.write({"notifications": states, "notification_pending": False})
+        self.notifications = states
 
     def _lastmile_notification_failed(self, error):
         states = {
             moment: "error" if state == "queued" else state
             for moment, state in (self.notifications or {}).items()
         }
-        self.write({"notifications": states, "notification_pending": False})
+        self.notifications = states
         self._message_log(
             body=self.env._(
                 "The message to the customer could not be prepared: %(error)s. Check the Last Mile SMS and "

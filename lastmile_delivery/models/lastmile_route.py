@@ -14,6 +14,14 @@ from .lastmile_delivery_task import ACTIVE_STATES
 _logger = logging.getLogger(__name__)
 
 
+# the plan against the same stops in order of entry (a longer plan says when that order is late)
+SAVING_NOTES = [
+    ("shorter", "Shorter than the order of entry"),
+    ("late_baseline", "Longer: the order of entry would be late"),
+    ("longer", "Longer than the order of entry"),
+    ("same", "As the order of entry"),
+]
+
 # seconds of search at most: with the matrix and the writing, a plan stays within the two
 # minutes Odoo gives a request (limit_time_real)
 MAX_TIME_LIMIT = 90
@@ -87,6 +95,12 @@ class LastmileRoute(models.Model):
     )
     saving_km = fields.Float(string="Saved (km)", compute="_compute_savings", store=True, digits=(12, 1))
     saving_min = fields.Float(string="Saved (min)", compute="_compute_savings", store=True, digits=(12, 0))
+    saving_note = fields.Selection(
+        SAVING_NOTES,
+        string="Against the Order of Entry",
+        compute="_compute_saving_note",
+        store=True,
+    )
     saving_label = fields.Char(
         string="Optimization",
         compute="_compute_saving_label",
@@ -134,29 +148,43 @@ class LastmileRoute(models.Model):
             route.saving_km = route.baseline_distance_km - route.planned_distance_km
             route.saving_min = route.baseline_duration_min - route.planned_duration_min
 
-    @api.depends("saving_km", "saving_min", "baseline_late_count", "baseline_duration_min")
-    def _compute_saving_label(self):
+    @api.depends("saving_min", "baseline_late_count", "baseline_duration_min")
+    def _compute_saving_note(self):
         """A longer plan is explained (the order of entry would have been late), not shown as a
-        bare negative saving."""
+        bare negative saving; the reports group by the same note."""
+        for route in self:
+            minutes = round(route.saving_min)
+            if not route.baseline_duration_min:
+                route.saving_note = False
+            elif minutes > 0:
+                route.saving_note = "shorter"
+            elif minutes < 0:
+                route.saving_note = "late_baseline" if route.baseline_late_count else "longer"
+            else:
+                route.saving_note = "same"
+
+    @api.depends("saving_note", "saving_km", "saving_min", "baseline_late_count")
+    def _compute_saving_label(self):
         for route in self:
             minutes, km = round(route.saving_min), round(route.saving_km, 1)
-            if not route.baseline_duration_min:
+            note = route.saving_note
+            if not note:
                 route.saving_label = False
-            elif minutes > 0 and km >= 0:
+            elif note == "shorter" and km >= 0:
                 route.saving_label = self.env._(
                     "%(min)s min and %(km)s km shorter than the order of entry", min=minutes, km=km
                 )
-            elif minutes > 0:
+            elif note == "shorter":
                 route.saving_label = self.env._(
                     "%(min)s min shorter than the order of entry, for %(km)s km more", min=minutes, km=-km
                 )
-            elif minutes < 0 and route.baseline_late_count:
+            elif note == "late_baseline":
                 route.saving_label = self.env._(
                     "%(min)s min longer than the order of entry, which would reach %(late)s stop(s) late",
                     min=-minutes,
                     late=route.baseline_late_count,
                 )
-            elif minutes < 0:
+            elif note == "longer":
                 route.saving_label = self.env._("%(min)s min longer than the order of entry", min=-minutes)
             else:
                 route.saving_label = self.env._("As short as the order of entry")

@@ -89,13 +89,19 @@ class LastmileDeliveryTask(models.Model):
     def _lastmile_out_for_delivery_at(self):
         return self.sudo().route_id.date_started or super()._lastmile_out_for_delivery_at()
 
+    def _lastmile_next_attempt(self):
+        """The attempt that follows this failed delivery, if it goes out again (in superuser
+        mode: it may be another driver's)."""
+        self.ensure_one()
+        return self.sudo().next_attempt_ids.filtered(lambda t: t.state != "cancelled")[-1:]
+
     @api.depends("state", "failure_reason_id", "next_attempt_ids.scheduled_date")
     def _compute_failure_label(self):
         """The driver's reason, and what it leads to: the next attempt's day, or the goods back."""
         super()._compute_failure_label()
         for task in self.filtered(lambda t: t.state == "failed" and t.failure_reason_id):
             task.failure_label = task.failure_reason_id.name
-            attempt = task.sudo().next_attempt_ids.filtered(lambda t: t.state != "cancelled")[-1:]
+            attempt = task._lastmile_next_attempt()
             if attempt:
                 task.next_step_label = self.env._(
                     "We will try again on %(day)s.", day=attempt.delivery_day_label

@@ -426,6 +426,34 @@ class LastmileRoute(models.Model):
         for task in Task.search([("notification_pending", "=", True)], order="id"):
             task._lastmile_send_notifications()
 
+    @api.model
+    def _lastmile_demo_picture(self, name):
+        """Demo data: a picture of lastmile_delivery_pod/demo, as the phone sends it."""
+        with file_open(f"lastmile_delivery_pod/demo/{name}", "rb") as file:
+            return base64.b64encode(file.read()).decode()
+
+    @api.model
+    def _prepare_demo_proof(self, tasks, moment, accuracy, reason=None):
+        """Demo data: what the phone sends for the stop of ``tasks`` at ``moment`` (naive UTC): a
+        photo at the door, and the customer's first name, or the failure's ``reason``."""
+        first = tasks[0]
+        values = {
+            "key": uuid.uuid4().hex,
+            "kind": "failed" if reason else "delivered",
+            "captured_at": moment.isoformat() + "Z",
+            "latitude": first.latitude + 0.00004,
+            "longitude": first.longitude - 0.00003,
+            "accuracy": accuracy,
+            "photos": [
+                self._lastmile_demo_picture("proof_door_closed.jpg" if reason else "proof_door_parcel.jpg")
+            ],
+        }
+        if reason:
+            values["failure_reason_id"] = reason.id
+        else:
+            values["recipient_name"] = (first.partner_shipping_id.name or "").split(" ")[0]
+        return values
+
     def _lastmile_demo_drive(self, delivered, reason, signature):
         """Demo data: the driver's phone runs the start of this route through the driver's own
         actions: start the route, deliver the first ``delivered`` stops (a photo at the door,
@@ -434,39 +462,26 @@ class LastmileRoute(models.Model):
         route = self.with_user(self.driver_id.user_id)
         route.action_start_route()
         self._lastmile_demo_send_messages()  # “out for delivery”, before the stops are reported
-
-        def picture(name):
-            with file_open(f"lastmile_delivery_pod/demo/{name}", "rb") as file:
-                return base64.b64encode(file.read()).decode()
-
         stops = route._sheet_stop_groups()[: delivered + bool(reason)]
         now = fields.Datetime.now()
         # the phone reported these stops over the last hour, one every ten minutes
         route.sudo().date_started = now - timedelta(minutes=10 * (len(stops) + 1))
         for index, tasks in enumerate(stops):
-            first = tasks[0]
             failed = index >= delivered
-            values = {
-                "key": uuid.uuid4().hex,
-                "kind": "failed" if failed else "delivered",
-                "captured_at": (now - timedelta(minutes=10 * (len(stops) - index))).isoformat() + "Z",
-                "latitude": first.latitude + 0.00004,
-                "longitude": first.longitude - 0.00003,
-                "accuracy": 8.0 + 3 * index,
-                "photos": [picture("proof_door_closed.jpg" if failed else "proof_door_parcel.jpg")],
-            }
+            values = self._prepare_demo_proof(
+                tasks,
+                now - timedelta(minutes=10 * (len(stops) - index)),
+                8.0 + 3 * index,
+                reason if failed else None,
+            )
             if failed:
-                values["failure_reason_id"] = reason.id
                 values["note"] = (
                     self.env._("Rang twice and called, no answer.")
                     if reason.photo_required
                     else self.env._("The customer did not want the order any more.")
                 )
-            else:
-                customer = first.partner_shipping_id.name or ""
-                values["recipient_name"] = customer.split(" ")[0]
-                if signature:
-                    values["signature"] = picture("proof_signature.png")
+            elif signature:
+                values["signature"] = self._lastmile_demo_picture("proof_signature.png")
             tasks.action_submit_proof(values)  # as the driver: the stops are read in their name
         if stops and self.state == "in_progress":  # a route whose stops are all done sends no more
             last = stops[-1][0]

@@ -1,10 +1,7 @@
-import base64
 import random
-import uuid
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.tools import file_open
 
 # moments of the customers' messages: switched off while the demo makes the past weeks
 NOTIFY_FIELDS = (
@@ -125,10 +122,6 @@ class LastmileRoute(models.Model):
         )
         clock.move_to(start)
         route.action_start_route()
-        with file_open("lastmile_delivery_pod/demo/proof_door_parcel.jpg", "rb") as file:
-            parcel = base64.b64encode(file.read()).decode()
-        with file_open("lastmile_delivery_pod/demo/proof_door_closed.jpg", "rb") as file:
-            door = base64.b64encode(file.read()).decode()
         drift = timedelta(minutes=rng.randint(-3, 6))
         here, moment = None, start
         for tasks in route._sheet_stop_groups():
@@ -159,19 +152,8 @@ class LastmileRoute(models.Model):
             moment = arrival + timedelta(minutes=rng.uniform(2, 6))
             clock.move_to(moment)
             failed = rng.random() < 1 / 12
-            values = {
-                "key": uuid.uuid4().hex,
-                "kind": "failed" if failed else "delivered",
-                "captured_at": moment.isoformat() + "Z",
-                "latitude": first.latitude + 0.00003,
-                "longitude": first.longitude - 0.00002,
-                "accuracy": rng.uniform(4, 15),
-                "photos": [door if failed else parcel],
-            }
-            if failed:
-                values["failure_reason_id"] = self.env.ref(rng.choice(DEMO_FAILURES)).id
-            else:
-                values["recipient_name"] = (first.partner_shipping_id.name or "").split(" ")[0]
+            reason = self.env.ref(rng.choice(DEMO_FAILURES)) if failed else None
+            values = self._prepare_demo_proof(tasks, moment, rng.uniform(4, 15), reason)
             tasks.with_user(self.driver_id.user_id).action_submit_proof(values)
             here = (first.latitude, first.longitude)
             # the warehouse's side, as its scheduled action does after the commit

@@ -52,8 +52,7 @@ class ReportLastmileDailyOperations(models.AbstractModel):
 
     def _next_step(self, task):
         """What became of a failed delivery: its next attempt's day, or its goods back in stock."""
-        # the next attempt may be another driver's: its day is no secret to the reader
-        attempt = task.sudo().next_attempt_ids.filtered(lambda t: t.state != "cancelled")[-1:]
+        attempt = task._lastmile_next_attempt()
         if attempt:
             return self.env._("New attempt on %(day)s", day=format_date(self.env, attempt.scheduled_date))
         if task.failure_reason_id.outcome == "return":

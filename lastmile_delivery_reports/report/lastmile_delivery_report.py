@@ -4,6 +4,10 @@ from odoo.tools import SQL
 RATING_STARS = [("1", "1 star"), ("2", "2 stars"), ("3", "3 stars"), ("4", "4 stars"), ("5", "5 stars")]
 # an arrival within this many minutes of its planned ETA counts as accurate
 ETA_TOLERANCE_MIN = 10
+# a delivery ``t`` made within its promised window (both reports count it the same way)
+ON_TIME = SQL("(t.state = 'delivered' AND t.date_delivered BETWEEN t.window_start AND t.window_end)")
+# a delivery ``t`` the driver reported from the phone (a back-office closing may come much later)
+REPORTED_BY_DRIVER = SQL("t.driven_sequence > 0")
 
 
 class LastmileDeliveryReport(models.Model):
@@ -137,11 +141,9 @@ class LastmileDeliveryReport(models.Model):
               LEFT JOIN stock_picking_type pt ON pt.id = p.picking_type_id
              WHERE t.state IN ('delivered', 'failed')
             """,
-            on_time=SQL(
-                "(t.state = 'delivered' AND t.date_delivered BETWEEN t.window_start AND t.window_end)"
-            ),
+            on_time=ON_TIME,
             tolerance=ETA_TOLERANCE_MIN * 60,
             # at the door: the driver's Arrived, else the stop reported from the phone (not a
             # closing from the back office, which may come hours later)
-            arrival=SQL("COALESCE(t.date_arrived, CASE WHEN t.driven_sequence > 0 THEN t.date_closed END)"),
+            arrival=SQL("COALESCE(t.date_arrived, CASE WHEN %s THEN t.date_closed END)", REPORTED_BY_DRIVER),
         )

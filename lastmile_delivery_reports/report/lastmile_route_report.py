@@ -1,5 +1,8 @@
 from odoo import fields, models
+from odoo.addons.lastmile_delivery.models.lastmile_route import SAVING_NOTES
 from odoo.tools import SQL
+
+from .lastmile_delivery_report import ON_TIME, REPORTED_BY_DRIVER
 
 # measures that are a ratio of sums, exact under any grouping: {aggregate: (numerator, denominator, factor)}
 RATIOS = {
@@ -28,16 +31,7 @@ class LastmileRouteReport(models.Model):
         [("planned", "Planned"), ("in_progress", "In Progress"), ("done", "Done")], readonly=True
     )
     date_started = fields.Datetime(string="Started", readonly=True)
-    saving_note = fields.Selection(
-        [
-            ("shorter", "Shorter than the order of entry"),
-            ("late_baseline", "Longer: the order of entry would be late"),
-            ("longer", "Longer than the order of entry"),
-            ("same", "As the order of entry"),
-        ],
-        string="Optimization",
-        readonly=True,
-    )
+    saving_note = fields.Selection(SAVING_NOTES, string="Optimization", readonly=True)
 
     # measures
     shift_count = fields.Integer(string="Shifts", readonly=True, help="Routes started.")
@@ -100,11 +94,7 @@ class LastmileRouteReport(models.Model):
                    COALESCE(r.vehicle_name, d.vehicle_name) AS vehicle,
                    r.state,
                    r.date_started,
-                   CASE WHEN r.baseline_duration_min IS NULL OR r.baseline_duration_min = 0 THEN NULL
-                        WHEN ROUND(r.saving_min) > 0 THEN 'shorter'
-                        WHEN ROUND(r.saving_min) < 0 AND r.baseline_late_count > 0 THEN 'late_baseline'
-                        WHEN ROUND(r.saving_min) < 0 THEN 'longer'
-                        ELSE 'same' END AS saving_note,
+                   r.saving_note,
                    (r.date_started IS NOT NULL)::int AS shift_count,
                    k.planned AS planned_count,
                    k.delivered AS delivered_count,
@@ -136,20 +126,19 @@ class LastmileRouteReport(models.Model):
                     SELECT COUNT(*) AS planned,
                            COUNT(*) FILTER (WHERE t.state = 'delivered') AS delivered,
                            COUNT(*) FILTER (WHERE t.state = 'failed') AS failed,
-                           COUNT(*) FILTER (
-                               WHERE t.state = 'delivered'
-                                 AND t.date_delivered BETWEEN t.window_start AND t.window_end
-                           ) AS on_time,
+                           COUNT(*) FILTER (WHERE %(on_time)s) AS on_time,
                            -- the last stop the driver reported (a closing from the back office,
                            -- maybe the next morning, does not stretch the shift)
                            MAX(t.date_closed) FILTER (
-                               WHERE t.state IN ('delivered', 'failed') AND t.driven_sequence > 0
+                               WHERE t.state IN ('delivered', 'failed') AND %(reported)s
                            ) AS last_closed
                       FROM lastmile_delivery_task t
                      WHERE t.route_id = r.id AND t.state != 'cancelled'
               ) k
              WHERE r.state != 'draft'
             """,
+            on_time=ON_TIME,
+            reported=REPORTED_BY_DRIVER,
             hours=SQL(
                 "CASE WHEN k.last_closed > r.date_started "
                 "THEN EXTRACT(EPOCH FROM k.last_closed - r.date_started) / 3600 END"
