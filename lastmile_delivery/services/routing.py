@@ -1,27 +1,45 @@
 """Vehicle routing with time windows: plain data in, ordered routes out.
 
+**Objective** (both backends, the same): the least total cost of the routes, where a vehicle's
+route costs ``time_cost`` per unit of working time (from leaving to being back: driving,
+waiting, serving and breaks) plus ``distance_cost`` per unit of distance, plus
+``Problem.preference_cost`` for each stop served by a vehicle it does not prefer
+(``Stop.preferred_vehicle_ids``: "prefer" dispatch rules). Leaving a stop out costs more than
+any vehicle could spend serving it (:func:`drop_penalty`): a plan serves as many stops as it
+can first, then costs the least. All times are integers in seconds (or any unit,
+consistently), distances integers in meters, loads integers per dimension (weight, volume…).
+
+**Rules**: time windows (service starts within them, waiting allowed), service times, shifts,
+several vehicles and depots, capacities in several dimensions, maximum stops, stops that only
+some vehicles may serve (``vehicle_ids``: skills, "only" dispatch rules) or one (``vehicle_id``:
+pinned), breaks of each driver (fixed, or flexible: a duration to start within a window),
+drivers on the road (``locked`` stops under way keep their place; the route starts where and
+when they are), stops on board (``Stop.required``: served by their vehicle, late if need be,
+never dropped), pickup-and-delivery pairs, and optional stops.
+
 Two backends behind one interface:
 
-* **OR-Tools** routing expresses everything this module offers: capacity (on-board load),
-  hard or soft time windows, service times, shifts, several vehicles and depots, stops pinned
-  to a vehicle, locked route prefixes (stops already done or under way keep their place; a
-  driver on the road starts from where they are, at the current time), stops already loaded on
-  a started vehicle (``Stop.required``: served by that vehicle, late if need be, never
-  dropped), pickup-and-delivery pairs, optional stops with a drop penalty, and a warm start
-  from existing routes.
-* **PyVRP** (hybrid genetic search) finds markedly better plans in the same time on what it can
-  express: no pins, no locked prefixes, no loaded stops, hard windows only. Asked for a problem
-  it cannot express, it refuses with :class:`RoutingError` rather than ignore a constraint.
+* **PyVRP** (iterated local search) finds markedly better plans in the same time. Allowed and
+  pinned vehicles become routing profiles (in a vehicle's profile, the stops it may not serve
+  are out of reach, and those it does not prefer cost more); a driver on the road starts where
+  and when the locked part of the route ends; breaks are placed in each route afterwards
+  (:func:`schedule`).
+* **OR-Tools** routing expresses the rest: lateness (``soft_late_penalty``, or stops on board
+  that can only be late), break intervals inside the search, and a warm start from existing
+  routes.
 
-``engine="auto"`` picks PyVRP when the problem fits it, else OR-Tools. All times are integers
-in seconds (or any unit, consistently), distances integers in meters, loads integers.
+``engine="auto"`` runs PyVRP when the problem fits it and takes its plan when that plan keeps
+every rule with the breaks placed; else OR-Tools, started from PyVRP's plan when there is one.
 
 Before solving, stops that no vehicle can possibly serve are set aside with a reason; stops the
-solver leaves out get one too, so a plan is usually partial rather than empty. Dropping a stop
-always costs more than any vehicle could spend serving it (:func:`drop_penalty`), so a fleet
-with costs serves as many stops as one without. Every plan goes through :func:`check`, which
-shares no code with the backends; a plan that breaks a rule, or no plan at all, comes back as a
-:class:`Solution` with ``error`` set and no routes, so that a caller keeps its previous plan.
+solver leaves out get one too, so a plan is usually partial rather than empty. Every plan goes
+through :func:`check`, which shares no code with the backends; a plan that breaks a rule, or no
+plan at all, comes back as a :class:`Solution` with ``error`` set and no routes, so that a
+caller keeps its previous plan. The same problem with the same seed and ``iteration_limit``
+gives the same plan.
+
+Matrices are numpy arrays (lists are accepted); they are not copied into Python objects on the
+way to PyVRP. Both searches run in a child process (see ``_CHILD``).
 """
 
 from __future__ import annotations
@@ -38,6 +56,8 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 HORIZON = 7 * 24 * 3600  # a week, in seconds
 
 REASON_CAPACITY = "capacity"
@@ -47,13 +67,29 @@ REASON_PAIR = "pair"
 REASON_DROPPED = "dropped"
 REASON_NO_VEHICLE = "no_vehicle"
 
+# bytes of travel matrices PyVRP may hold (one pair of matrices per routing profile); beyond,
+# the problem goes to OR-Tools
+PYVRP_MATRIX_BUDGET = 1536 * 1024 * 1024
+
+
+@dataclass
+class Break:
+    """A break of ``duration`` that starts between ``earliest`` and ``latest`` (equal for a
+    fixed break), between two stops, wherever the driver is then. A driver who is not at work
+    then (back before ``latest``, or leaving after the break could end) takes it off the
+    route."""
+
+    earliest: int
+    latest: int
+    duration: int
+
 
 @dataclass
 class Vehicle:
     id: Hashable
     start: int  # location index
     end: int | None = None  # location index; None: the route ends at its last stop
-    capacity: int = 0  # 0: unlimited
+    capacity: int | Sequence[int] = 0  # per load dimension; 0: unlimited
     max_stops: int = 0  # 0: unlimited
     shift_start: int = 0
     shift_end: int = HORIZON
@@ -63,6 +99,7 @@ class Vehicle:
     locked: Sequence[Hashable] = ()  # stop ids that start the route, in this order
     # on the road: the route starts exactly at shift_start (now) from ``start`` (where it is)
     fixed_start: bool = False
+    breaks: Sequence[Break] = ()
 
     @property
     def on_the_road(self) -> bool:
@@ -73,13 +110,16 @@ class Vehicle:
 class Stop:
     id: Hashable
     location: int
-    demand: int = 0  # loaded at the depot and delivered here (or delivered here from its pickup)
+    # per load dimension: loaded at the depot and delivered here (or from its pickup)
+    demand: int | Sequence[int] = 0
     window_start: int = 0
     window_end: int = HORIZON
     service: int = 0
     priority: int = 0  # higher: more important not to drop
     vehicle_id: Hashable | None = None  # pinned vehicle
     vehicle_ids: Sequence[Hashable] | None = None  # or: only these vehicles (dispatch rules)
+    # served by another vehicle, it costs Problem.preference_cost ("prefer" dispatch rules)
+    preferred_vehicle_ids: Sequence[Hashable] | None = None
     pickup_id: Hashable | None = None  # this stop delivers what stop ``pickup_id`` picked up
     is_pickup: bool = False
     # on board the pinned vehicle already: it is served by that vehicle even late (its window
@@ -91,19 +131,46 @@ class Stop:
             return vehicle_id == self.vehicle_id
         return self.vehicle_ids is None or vehicle_id in self.vehicle_ids
 
+    def preferred(self, vehicle_id) -> bool:
+        return self.preferred_vehicle_ids is None or vehicle_id in self.preferred_vehicle_ids
+
+
+def _loads(value, dimensions: int) -> tuple:
+    """A load or capacity as a tuple of ``dimensions`` integers."""
+    values = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
+    return tuple(int(v) for v in values) + (0,) * (dimensions - len(values))
+
+
+def sum_loads(values):
+    """The sum of loads: an integer for integers, else per dimension."""
+    values = list(values)
+    if all(isinstance(v, (int, np.integer)) for v in values):
+        return int(sum(values))
+    dimensions = max(len(_loads(v, 0)) for v in values)
+    return tuple(sum(column) for column in zip(*(_loads(v, dimensions) for v in values), strict=True))
+
 
 @dataclass
 class Problem:
-    durations: Sequence[Sequence[int]]
+    durations: Sequence[Sequence[int]]  # numpy array or lists
     distances: Sequence[Sequence[int]]
     vehicles: Sequence[Vehicle]
     stops: Sequence[Stop]
     soft_late_penalty: int | None = None  # cost per time unit late; None: windows are hard
+    preference_cost: int = 0  # per stop served by a vehicle it does not prefer
     time_limit: float = 5.0  # seconds of search
     iteration_limit: int | None = None  # set it for a reproducible result
     seed: int = 1
     engine: str = "auto"  # auto, ortools or pyvrp
     initial_routes: dict | None = None  # {vehicle id: [stop ids]} to start the search from
+
+    def __post_init__(self):
+        self.durations = np.asarray(self.durations, dtype=np.int64)
+        self.distances = np.asarray(self.distances, dtype=np.int64)
+        if self.durations.size == 0:
+            self.durations = self.durations.reshape(0, 0)
+        if self.distances.size == 0:
+            self.distances = self.distances.reshape(0, 0)
 
     def must_serve(self, stop: Stop) -> bool:
         """Stops that are on board or under way: served whatever it costs, never dropped."""
@@ -116,19 +183,42 @@ class Problem:
         """A vehicle with stops on board finishes them even past the end of its shift."""
         return vehicle.id in self._on_board
 
-    def capacity(self, vehicle: Vehicle) -> int:
-        """The vehicle's capacity, or what it already carries when that is more (goods on board
-        are on board): 0 means unlimited."""
-        return max(vehicle.capacity, self._on_board.get(vehicle.id, 0)) if vehicle.capacity else 0
+    @functools.cached_property
+    def dimensions(self) -> int:
+        sizes = [len(_loads(s.demand, 0)) for s in self.stops] + [
+            len(_loads(v.capacity, 0)) for v in self.vehicles
+        ]
+        return max([*sizes, 1])
+
+    def demand(self, stop: Stop) -> tuple:
+        return _loads(stop.demand, self.dimensions)
+
+    def capacity(self, vehicle: Vehicle) -> tuple:
+        """The vehicle's capacity per dimension, or what it already carries when that is more
+        (goods on board are on board): 0 means unlimited."""
+        capacity = _loads(vehicle.capacity, self.dimensions)
+        carried = self._on_board.get(vehicle.id, (0,) * self.dimensions)
+        return tuple(max(c, k) if c else 0 for c, k in zip(capacity, carried, strict=True))
 
     def max_stops(self, vehicle: Vehicle) -> int:
         """The vehicle's maximum stops, or the stops it carries when they are more: 0 means
         unlimited."""
         return max(vehicle.max_stops, self._on_board_stops.get(vehicle.id, 0)) if vehicle.max_stops else 0
 
+    def leaving_load(self, stops: Sequence[Stop]) -> tuple:
+        """What a vehicle serving ``stops`` leaves its depot with: the deliveries that are not
+        part of a pickup-and-delivery pair."""
+        return _add(
+            *(self.demand(s) for s in stops if s.pickup_id is None and not s.is_pickup), dims=self.dimensions
+        )
+
     @functools.cached_property
     def stops_by_id(self) -> dict:
         return {s.id: s for s in self.stops}
+
+    @functools.cached_property
+    def vehicles_by_id(self) -> dict:
+        return {v.id: v for v in self.vehicles}
 
     @functools.cached_property
     def _must_serve_ids(self) -> frozenset:
@@ -149,9 +239,10 @@ class Problem:
         loads = {}
         for stop in self.stops:
             if stop.id in self._carried:
-                delivered = stop.demand if stop.pickup_id is None and not stop.is_pickup else 0
                 vehicle_id = self._carried[stop.id]
-                loads[vehicle_id] = loads.get(vehicle_id, 0) + delivered
+                loads[vehicle_id] = _add(
+                    loads.get(vehicle_id, ()), self.leaving_load([stop]), dims=self.dimensions
+                )
         return loads
 
     @functools.cached_property
@@ -159,26 +250,44 @@ class Problem:
         return Counter(self._carried.values())
 
     @functools.cached_property
+    def longest_trip(self) -> int:
+        return int(self.durations.max()) if self.durations.size else 0
+
+    @functools.cached_property
     def horizon(self) -> int:
         """A time by which every plan is over: the latest shift end or window end, plus room
-        for the longest trip there and back."""
+        for the longest trip there and back, and every break."""
         ends = [v.shift_end for v in self.vehicles] + [
             s.window_end for s in self.stops if s.window_end < HORIZON
         ]
         starts = [v.shift_start for v in self.vehicles]
-        return max([*ends, *starts, 0]) + 2 * _largest(self.durations)
+        breaks = max([sum(b.duration for b in v.breaks) for v in self.vehicles] + [0])
+        return max([*ends, *starts, 0]) + 2 * max(self.longest_trip, 1) + breaks
 
     @functools.cached_property
     def penalty_unit(self) -> int:
         """More than what serving one more stop can add to any vehicle's cost: its working
         time is bounded by the horizon, and a detour adds at most two of the longest trips."""
-        span = self.horizon + 2 * _largest(self.durations)
-        longest = _largest(self.distances)
-        return 1 + max([v.time_cost * span + v.distance_cost * 2 * longest for v in self.vehicles] + [span])
+        span = self.horizon + 2 * max(self.longest_trip, 1)
+        longest = int(self.distances.max()) if self.distances.size else 1
+        return (
+            1
+            + max([v.time_cost * span + v.distance_cost * 2 * longest for v in self.vehicles] + [span])
+            + max(self.preference_cost, 0)
+        )
 
 
-def _largest(matrix) -> int:
-    return max([max(row) for row in matrix if len(row)] + [1])
+def _add(*loads, dims: int) -> tuple:
+    total = [0] * dims
+    for load in loads:
+        for k, amount in enumerate(load):
+            total[k] += amount
+    return tuple(total)
+
+
+def _over(load: Sequence[int], capacity: Sequence[int]) -> int | None:
+    """The first dimension in which ``load`` is above a limited ``capacity``, or None."""
+    return next((k for k, (a, c) in enumerate(zip(load, capacity, strict=True)) if c and a > c), None)
 
 
 @dataclass
@@ -189,7 +298,15 @@ class Visit:
     departure: int
     wait: int
     late: int
-    load: int  # on board when leaving
+    load: tuple  # on board when leaving, per dimension
+
+
+@dataclass
+class BreakTaken:
+    index: int  # in the vehicle's breaks
+    position: int  # before travelling to the visit of this index (its number of visits: at the end)
+    start: int
+    end: int
 
 
 @dataclass
@@ -200,6 +317,7 @@ class Route:
     end_time: int
     distance: int
     duration: int
+    breaks: list = field(default_factory=list)  # BreakTaken
 
 
 @dataclass
@@ -207,6 +325,7 @@ class Unserved:
     stop_id: Hashable
     reason: str
     detail: str
+    dimension: int | None = None  # the load dimension, for REASON_CAPACITY
 
 
 @dataclass
@@ -242,16 +361,34 @@ class RoutingError(Exception):
     cannot express it."""
 
 
+def cost(problem: Problem, solution: Solution) -> int:
+    """The objective of a plan (see the module's docstring), dropped stops included."""
+    total = 0
+    vehicles = problem.vehicles_by_id
+    stops = problem.stops_by_id
+    for route in solution.routes:
+        vehicle = vehicles[route.vehicle_id]
+        total += _route_cost(problem, vehicle, route)
+    total += sum(drop_penalty(problem, stops[u.stop_id]) for u in solution.unserved if u.stop_id in stops)
+    return total
+
+
+def _route_cost(problem: Problem, vehicle: Vehicle, route: Route) -> int:
+    stops = problem.stops_by_id
+    unpreferred = sum(1 for visit in route.visits if not stops[visit.stop_id].preferred(vehicle.id))
+    return (
+        vehicle.time_cost * route.duration
+        + vehicle.distance_cost * route.distance
+        + problem.preference_cost * unpreferred
+    )
+
+
 # ---------------------------------------------------------------------------- checks
 
 
 def _validate(problem: Problem) -> None:
     n = len(problem.durations)
-    if (
-        len(problem.distances) != n
-        or any(len(row) != n for row in problem.durations)
-        or any(len(row) != n for row in problem.distances)
-    ):
+    if problem.durations.ndim != 2 or problem.durations.shape != (n, n) or problem.distances.shape != (n, n):
         raise RoutingError("the duration and distance matrices must be square and of the same size")
     stop_ids = [s.id for s in problem.stops]
     if len(set(stop_ids)) != len(stop_ids):
@@ -267,6 +404,8 @@ def _validate(problem: Problem) -> None:
             raise RoutingError(f"stop {stop.id}: its pickup {stop.pickup_id} is not a stop")
         if stop.required and stop.vehicle_id not in vehicle_ids:
             raise RoutingError(f"stop {stop.id}: a stop on board must be pinned to one of the vehicles")
+        if any(amount < 0 for amount in problem.demand(stop)):
+            raise RoutingError(f"stop {stop.id}: a load cannot be negative")
     for vehicle in problem.vehicles:
         for loc in (vehicle.start, vehicle.end):
             if loc is not None and not 0 <= loc < n:
@@ -274,6 +413,9 @@ def _validate(problem: Problem) -> None:
         for stop_id in vehicle.locked:
             if stop_id not in known:
                 raise RoutingError(f"vehicle {vehicle.id}: locked stop {stop_id} is not a stop")
+        for brk in vehicle.breaks:
+            if brk.duration < 0 or brk.latest < brk.earliest:
+                raise RoutingError(f"vehicle {vehicle.id}: a break must last 0 or more and start in a window")
 
 
 def _precheck(problem: Problem) -> list[Unserved]:
@@ -281,7 +423,7 @@ def _precheck(problem: Problem) -> list[Unserved]:
     if not problem.vehicles:
         return [Unserved(s.id, REASON_NO_VEHICLE, "no vehicle is available") for s in problem.stops]
     out = []
-    pair_load = {stop.pickup_id: stop.demand for stop in problem.stops if stop.pickup_id is not None}
+    pair_load = {stop.pickup_id: problem.demand(stop) for stop in problem.stops if stop.pickup_id is not None}
     for stop in problem.stops:
         if problem.must_serve(stop):
             continue
@@ -293,14 +435,18 @@ def _precheck(problem: Problem) -> list[Unserved]:
                 )
             )
             continue
-        load = pair_load.get(stop.id, stop.demand)
-        capacities = [problem.capacity(v) for v in vehicles]
-        if load and all(capacities) and load > max(capacities):
+        load = pair_load.get(stop.id, problem.demand(stop))
+        overs = [_over(load, problem.capacity(v)) for v in vehicles]
+        if all(k is not None for k in overs):
+            k = overs[0]
+            biggest = max(problem.capacity(v)[k] for v in vehicles)
             out.append(
                 Unserved(
                     stop.id,
                     REASON_CAPACITY,
-                    f"its load {load} is above every vehicle's capacity ({max(capacities)})",
+                    f"its load {load[k]} is above every vehicle's capacity ({biggest})"
+                    + (f" in dimension {k + 1}" if problem.dimensions > 1 else ""),
+                    dimension=k,
                 )
             )
             continue
@@ -324,22 +470,25 @@ def _precheck(problem: Problem) -> list[Unserved]:
 
 def _reachable(problem: Problem, vehicle: Vehicle, stop: Stop) -> bool:
     """Whether the vehicle, going straight there at the start of its shift, serves the stop in
-    its window and is back in time."""
-    earliest = max(vehicle.shift_start + problem.durations[vehicle.start][stop.location], stop.window_start)
-    back = problem.durations[stop.location][vehicle.end] if vehicle.end is not None else 0
+    its window and is back in time (breaks aside)."""
+    dur = problem.durations
+    earliest = max(vehicle.shift_start + int(dur[vehicle.start, stop.location]), stop.window_start)
+    back = int(dur[stop.location, vehicle.end]) if vehicle.end is not None else 0
     on_time = problem.soft_late_penalty is not None or earliest <= stop.window_end
     return on_time and earliest + stop.service + back <= vehicle.shift_end
 
 
 def check(problem: Problem, solution: Solution) -> list[str]:
-    """Every rule a plan must keep, checked from the routes' sequences and start times alone
-    (no code shared with the backends). Returns the violations, an empty list for a good plan.
+    """Every rule a plan must keep, checked from the routes' sequences, start times and breaks
+    alone (no code shared with the backends). Returns the violations, an empty list for a good
+    plan.
 
     Rules: each stop is served once or reported unserved once, never both; stops on board or
     under way are served by their vehicle, locked ones first and in order; a vehicle drives one
-    route, of stops it may serve, within its capacity, its maximum stops and its shift (a
-    vehicle with stops on board may finish late); service starts within each window unless
-    lateness is allowed for that stop; pickups come before their delivery, on the same route.
+    route, of stops it may serve, within each dimension of its capacity, its maximum stops and
+    its shift (a vehicle with stops on board may finish late); service starts within each
+    window unless lateness is allowed for that stop; pickups come before their delivery, on the
+    same route; each break of the driver is taken in its window when the driver is at work then.
     """
     errors = []
     stops = {s.id: s for s in problem.stops}
@@ -370,7 +519,9 @@ def check(problem: Problem, solution: Solution) -> list[str]:
             errors.append(f"route of unknown vehicle {route.vehicle_id}")
             continue
         sequence = [visit.stop_id for visit in route.visits if visit.stop_id in stops]
-        errors += _check_route(problem, vehicle, [stops[sid] for sid in sequence], route.start_time)
+        errors += _check_route(
+            problem, vehicle, [stops[sid] for sid in sequence], route.start_time, route.breaks
+        )
     for vehicle in problem.vehicles:
         route = next((r for r in solution.routes if r.vehicle_id == vehicle.id), None)
         sequence = [visit.stop_id for visit in route.visits] if route else []
@@ -381,20 +532,50 @@ def check(problem: Problem, solution: Solution) -> list[str]:
     return errors
 
 
-def _check_route(problem: Problem, vehicle: Vehicle, stops: list[Stop], start_time: int) -> list[str]:
+def _check_route(problem, vehicle, stops, start_time, breaks) -> list[str]:
     errors = []
     name = f"vehicle {vehicle.id}"
     dur = problem.durations
+    dims = problem.dimensions
     if start_time < vehicle.shift_start or (vehicle.on_the_road and start_time != vehicle.shift_start):
         errors.append(f"{name} leaves at {start_time}, its shift starts at {vehicle.shift_start}")
     max_stops = problem.max_stops(vehicle)
     if max_stops and len(stops) > max_stops:
         errors.append(f"{name} serves {len(stops)} stops, at most {max_stops}")
     position = {stop.id: i for i, stop in enumerate(stops)}
-    pair_demand = {s.pickup_id: s.demand for s in problem.stops if s.pickup_id is not None}
-    load = sum(s.demand for s in stops if s.pickup_id is None and not s.is_pickup)
-    peak, now, here = load, start_time, vehicle.start
-    for stop in stops:
+    pair_demand = {s.pickup_id: _loads(s.demand, dims) for s in problem.stops if s.pickup_id is not None}
+    load = [0] * dims
+    for s in stops:
+        if s.pickup_id is None and not s.is_pickup:
+            for k, amount in enumerate(_loads(s.demand, dims)):
+                load[k] += amount
+    peak = list(load)
+    taken = {}
+    for brk in breaks:
+        if not 0 <= brk.index < len(vehicle.breaks) or brk.index in taken:
+            errors.append(f"{name} takes an unknown break or one twice")
+            continue
+        taken[brk.index] = brk
+    by_position = {}
+    for brk in taken.values():
+        by_position.setdefault(brk.position, []).append(brk)
+    now, here = start_time, vehicle.start
+
+    def travel(at, leg):
+        """Arrival after a leg begun now, with the breaks taken on it (the drive stops for
+        them); each break checked against its rule."""
+        arrival = now + leg
+        for brk in sorted(by_position.get(at, []), key=lambda b: b.start):
+            rule = vehicle.breaks[brk.index]
+            if brk.start < now or not rule.earliest <= brk.start <= rule.latest:
+                errors.append(f"{name} starts its break at {brk.start}, outside its window or at work")
+            if brk.end - brk.start != rule.duration:
+                errors.append(f"{name}'s break lasts {brk.end - brk.start}, not {rule.duration}")
+            # on the road when it starts: the rest of the drive comes after; else at the door
+            arrival = max(arrival, brk.start) + rule.duration
+        return arrival
+
+    for i, stop in enumerate(stops):
         if not stop.allowed(vehicle.id):
             errors.append(f"{name} may not serve stop {stop.id}")
         if stop.pickup_id is not None and position.get(stop.pickup_id, len(stops)) > position[stop.id]:
@@ -403,20 +584,29 @@ def _check_route(problem: Problem, vehicle: Vehicle, stops: list[Stop], start_ti
             )
         if stop.is_pickup and not any(s.pickup_id == stop.id for s in stops):
             errors.append(f"{name}: pickup {stop.id} without its delivery on the same route")
-        begin = max(now + dur[here][stop.location], stop.window_start)
+        begin = max(travel(i, int(dur[here, stop.location])), stop.window_start)
         if begin > stop.window_end and not problem.soft_window(stop):
             errors.append(
                 f"{name} serves stop {stop.id} at {begin}, after its window ends ({stop.window_end})"
             )
-        load += pair_demand.get(stop.id, stop.demand) if stop.is_pickup else -stop.demand
-        peak = max(peak, load)
+        amounts = pair_demand.get(stop.id, _loads(stop.demand, dims))
+        for k, amount in enumerate(amounts):
+            load[k] += amount if stop.is_pickup else -amount
+            peak[k] = max(peak[k], load[k])
         now, here = begin + stop.service, stop.location
-    end = now + (dur[here][vehicle.end] if vehicle.end is not None else 0)
+    end = travel(len(stops), int(dur[here, vehicle.end]) if vehicle.end is not None else 0)
     if end > vehicle.shift_end and not problem.carries_work(vehicle):
         errors.append(f"{name} is back at {end}, after its shift ends ({vehicle.shift_end})")
     capacity = problem.capacity(vehicle)
-    if capacity and peak > capacity:
-        errors.append(f"{name} carries {peak}, more than its capacity {capacity}")
+    for k, (amount, limit) in enumerate(zip(peak, capacity, strict=True)):
+        if limit and amount > limit:
+            unit = f" in dimension {k + 1}" if dims > 1 else ""
+            errors.append(f"{name} carries {amount}, more than its capacity {limit}{unit}")
+    if stops:
+        for index, rule in enumerate(vehicle.breaks):
+            # at work at the break's latest start, with no room for it before leaving: due
+            if index not in taken and start_time < rule.earliest + rule.duration and end > rule.latest:
+                errors.append(f"{name} works from {start_time} to {end} without its break {index + 1}")
     return errors
 
 
@@ -440,15 +630,32 @@ def _must_serve_weight(problem: Problem) -> int:
 # ---------------------------------------------------------------------------- solve
 
 
+def pyvrp_refusal(problem: Problem) -> str:
+    """Why PyVRP cannot express ``problem``, or an empty string."""
+    if problem.soft_late_penalty is not None:
+        return "soft time windows"
+    if problem.initial_routes:
+        return "a warm start"
+    if not _pyvrp_available():
+        return "PyVRP is not installed"
+    late = [s.id for s in problem.stops if s.required and not _on_time_possible(problem, s)]
+    if late:
+        return f"stops on board that can only be late ({', '.join(map(str, late[:3]))})"
+    size = len(problem.durations)
+    profiles = len(_PyvrpModel.profile_keys(problem)) + 1
+    if profiles * 2 * size * size * 8 > PYVRP_MATRIX_BUDGET:
+        return f"{profiles} routing profiles of {size} places are above the memory budget"
+    return ""
+
+
+def _on_time_possible(problem: Problem, stop: Stop) -> bool:
+    """Whether the stop's vehicle, going straight there now, serves it in its window."""
+    vehicle = problem.vehicles_by_id[stop.vehicle_id]
+    return vehicle.shift_start + int(problem.durations[vehicle.start, stop.location]) <= stop.window_end
+
+
 def pyvrp_can_solve(problem: Problem) -> bool:
-    return (
-        problem.soft_late_penalty is None
-        and not any(v.on_the_road for v in problem.vehicles)
-        and not any(
-            s.vehicle_id is not None or s.vehicle_ids is not None or s.required for s in problem.stops
-        )
-        and not problem.initial_routes
-    )
+    return not pyvrp_refusal(problem)
 
 
 def solve(problem: Problem) -> Solution:
@@ -461,21 +668,30 @@ def solve(problem: Problem) -> Solution:
     stops = [s for s in problem.stops if s.id not in excluded]
     sub = dataclasses.replace(problem, stops=stops)
     engine = problem.engine
-    if engine == "auto":
-        engine = "pyvrp" if pyvrp_can_solve(sub) and _pyvrp_available() else "ortools"
-    if engine == "pyvrp" and not pyvrp_can_solve(sub):
+    if engine not in ("auto", "ortools", "pyvrp"):
+        raise RoutingError(f"unknown engine {engine!r}")
+    refusal = pyvrp_refusal(sub) if engine != "ortools" else ""
+    if engine == "pyvrp" and refusal:
         raise RoutingError(
-            "PyVRP cannot express pinned stops, allowed vehicles, stops on board or under way, soft "
-            "windows or a warm start: use the 'ortools' or 'auto' engine for this problem."
+            f"PyVRP cannot express {refusal}: use the 'ortools' or 'auto' engine for this problem."
         )
     if not stops or not problem.vehicles:
-        solution = Solution(routes=[], engine=engine)
-    elif engine == "pyvrp":
-        solution = _solve_pyvrp(sub)
-    elif engine == "ortools":
-        solution = _solve_ortools(sub)
-    else:
-        raise RoutingError(f"unknown engine {engine!r}")
+        return _finish(problem, sub, Solution(routes=[], engine=engine), unserved, started)
+    if engine == "ortools" or refusal:
+        return _finish(problem, sub, _solve_ortools(sub), unserved, started)
+    solution = _finish(problem, sub, _solve_pyvrp(sub), unserved, started)
+    if engine == "pyvrp" or not solution.error:
+        return solution
+    # PyVRP found no plan that keeps every rule (stops on board that can only be late, which
+    # it cannot express): OR-Tools plans with lateness
+    fallback = _solve_ortools(dataclasses.replace(sub, time_limit=max(problem.time_limit / 2, 1.0)))
+    fallback.engine = "ortools"
+    return _finish(problem, sub, fallback, unserved, started)
+
+
+def _finish(problem: Problem, sub: Problem, solution: Solution, unserved: list, started: float) -> Solution:
+    """A backend's plan made whole: the stops it left out explained, breaks placed, what a
+    break made late moved where it fits, then checked."""
     solution.seconds = time.perf_counter() - started
     if solution.error:
         return solution
@@ -487,11 +703,13 @@ def solve(problem: Problem) -> Solution:
         Unserved(
             s.id, REASON_DROPPED, "no route has room for it within the time windows, shifts and capacities"
         )
-        for s in stops
+        for s in sub.stops
         if s.id not in accounted
     ]
     solution.unserved = unserved + solution.unserved + dropped
+    _release_late(sub, solution)
     _repair(sub, solution, deadline=started + max(1.0, problem.time_limit * 0.2) + solution.seconds)
+    solution.seconds = time.perf_counter() - started
     violations = check(problem, solution)
     if violations:
         return Solution(
@@ -510,6 +728,49 @@ def _pyvrp_available() -> bool:
     return True
 
 
+def _release_late(problem: Problem, solution: Solution) -> None:
+    """A plan whose breaks make a stop late (the search did not see them) or a driver finish
+    after the shift: the stops concerned leave the route, from the last one, until it keeps its
+    windows and shift; :func:`_repair` then puts them where they fit. Stops on board stay."""
+    vehicles = problem.vehicles_by_id
+    stops = problem.stops_by_id
+    routes = []
+    for route in solution.routes:
+        vehicle = vehicles[route.vehicle_id]
+        sequence = [visit.stop_id for visit in route.visits]
+        start = route.start_time if vehicle.on_the_road else None
+        while sequence and _late_or_over(problem, vehicle, route):
+            movable = [
+                visit.stop_id
+                for visit in route.visits
+                if not problem.must_serve(stops[visit.stop_id])
+                and stops[visit.stop_id].pickup_id is None
+                and not stops[visit.stop_id].is_pickup
+            ]
+            if not movable:
+                break
+            late = [v.stop_id for v in route.visits if v.late and v.stop_id in movable]
+            out = late[0] if late else movable[-1]
+            sequence.remove(out)
+            solution.unserved.append(
+                Unserved(
+                    out,
+                    REASON_DROPPED,
+                    "no route has room for it within the time windows, shifts and capacities",
+                )
+            )
+            route = schedule(problem, vehicle, sequence, start)
+        if sequence:
+            routes.append(route)
+    solution.routes = routes
+
+
+def _late_or_over(problem: Problem, vehicle: Vehicle, route: Route) -> bool:
+    stops = problem.stops_by_id
+    late = any(v.late and not problem.soft_window(stops[v.stop_id]) for v in route.visits)
+    return late or (route.end_time > vehicle.shift_end and not problem.carries_work(vehicle))
+
+
 def _repair(problem: Problem, solution: Solution, deadline: float) -> None:
     """Insert the stops the search dropped wherever they still fit (on time, within capacity,
     maximum stops and shift), most important first, at the cheapest place: a search stopped
@@ -522,7 +783,7 @@ def _repair(problem: Problem, solution: Solution, deadline: float) -> None:
     routes = {route.vehicle_id: route for route in solution.routes}
     order = sorted(
         (u for u in dropped if stops[u.stop_id].pickup_id is None and not stops[u.stop_id].is_pickup),
-        key=lambda u: (-stops[u.stop_id].priority, stops[u.stop_id].window_end),
+        key=lambda u: (-stops[u.stop_id].priority, stops[u.stop_id].window_end, str(u.stop_id)),
     )
     for item in order:
         if time.perf_counter() > deadline:
@@ -535,17 +796,15 @@ def _repair(problem: Problem, solution: Solution, deadline: float) -> None:
             if not found:
                 continue
             route = found[1]
-            extra = _route_cost(vehicle, route) - (_route_cost(vehicle, current) if current else 0)
+            extra = _route_cost(problem, vehicle, route) - (
+                _route_cost(problem, vehicle, current) if current else 0
+            )
             if best is None or extra < best[0]:
                 best = (extra, vehicle, route)
         if best:
             routes[best[1].id] = best[2]
             solution.unserved.remove(item)
     solution.routes = [routes[v.id] for v in problem.vehicles if v.id in routes]
-
-
-def _route_cost(vehicle: Vehicle, route: Route) -> int:
-    return vehicle.time_cost * route.duration + vehicle.distance_cost * route.distance
 
 
 # ---------------------------------------------------------------------------- visits
@@ -557,7 +816,21 @@ def merge_stops(stops: Sequence[Stop]) -> list[tuple[Stop, list]]:
     delivers everything at once: the loads add up, the service time is the longest one (one
     parking, one doorbell), the window is the overlap of theirs. The visit keeps the id of its
     first stop."""
-    if len({(s.location, s.vehicle_id, _frozen(s.vehicle_ids), s.required) for s in stops}) > 1:
+    if (
+        len(
+            {
+                (
+                    s.location,
+                    s.vehicle_id,
+                    _frozen(s.vehicle_ids),
+                    _frozen(s.preferred_vehicle_ids),
+                    s.required,
+                )
+                for s in stops
+            }
+        )
+        > 1
+    ):
         raise RoutingError("only stops at one place with the same vehicle rules make one visit")
     groups = []
     for stop in sorted(stops, key=lambda s: s.window_start):  # stable: the input order breaks ties
@@ -569,7 +842,7 @@ def merge_stops(stops: Sequence[Stop]) -> list[tuple[Stop, list]]:
         (
             dataclasses.replace(
                 group[0],
-                demand=sum(s.demand for s in group),
+                demand=sum_loads(s.demand for s in group),
                 window_start=max(s.window_start for s in group),
                 window_end=min(s.window_end for s in group),
                 service=max(s.service for s in group),
@@ -593,32 +866,116 @@ def _frozen(ids):
 def schedule(
     problem: Problem, vehicle: Vehicle, stop_ids: Sequence[Hashable], start_time: int | None = None
 ) -> Route:
-    """Times of a given sequence: arrival, wait, service start, lateness, load on board.
+    """Times of a given sequence: arrival, wait, service start, lateness, load on board, and
+    the driver's breaks.
 
     The vehicle leaves as late as it can without making the first stop wait (and never before
-    its shift starts); the distance includes the way back to its end location.
+    its shift starts); the distance includes the way back to its end location. Each break due
+    (the driver is at work at its latest start) goes between the two stops where it makes the
+    least lateness, then the earliest return; it starts as soon as the driver is there and its
+    window is open, so waiting for a window counts as break time.
     """
     by_id = problem.stops_by_id
     stops = [by_id[sid] for sid in stop_ids]
+    if start_time is not None or vehicle.on_the_road or not stops:
+        return _with_breaks(
+            problem, vehicle, stops, vehicle.shift_start if start_time is None else start_time
+        )[1]
+    start_time = vehicle.shift_start
+    start_time += _latest_departure(_timeline(problem, vehicle, stops, start_time, {}), stops)
+    # breaks move the best departure: leave after a break rather than stop for it soon after
+    # leaving, or earlier by a break's length to take it on the way
+    starts = [start_time]
+    for b in vehicle.breaks:
+        if start_time < b.earliest + b.duration <= vehicle.shift_end:
+            starts.append(b.earliest + b.duration)
+        starts.append(max(start_time - b.duration, vehicle.shift_start))
+    if vehicle.breaks:
+        starts.append(vehicle.shift_start)
+    return min((_with_breaks(problem, vehicle, stops, start) for start in starts), key=lambda item: item[0])[
+        1
+    ]
+
+
+def _with_breaks(problem, vehicle, stops, start_time):
+    """``(key, route)``: the route leaving at ``start_time`` with each break due placed where
+    it is best (see :func:`schedule`); the key ranks routes: breaks out of their window, then
+    lateness and overtime, then working time."""
+    placed = {}
+    route = _timeline(problem, vehicle, stops, start_time, placed)
+    outside = 0
+    for index in sorted(range(len(vehicle.breaks)), key=lambda i: vehicle.breaks[i].earliest):
+        rule = vehicle.breaks[index]
+        if route.start_time >= rule.earliest + rule.duration or route.end_time <= rule.latest:
+            continue  # taken before leaving or after the way back
+        best = None
+        for position in range(len(stops) + 1):
+            trial = {**placed, index: position}
+            candidate = _timeline(problem, vehicle, stops, start_time, trial)
+            taken = next(b for b in candidate.breaks if b.index == index)
+            key = (
+                max(0, taken.start - rule.latest),  # the break itself cannot start in time there
+                sum(v.late for v in candidate.visits),
+                candidate.end_time,
+                position,
+            )
+            if best is None or key < best[0]:
+                best = (key, position, candidate)
+        placed[index] = best[1]
+        route = best[2]
+        outside += best[0][0]
+    overtime = max(route.end_time - vehicle.shift_end, 0)
+    return (outside, sum(v.late for v in route.visits) + overtime, route.duration), route
+
+
+def _latest_departure(route: Route, stops: Sequence[Stop]) -> int:
+    """How much later than ``route`` the vehicle can leave and be back at the same time: the
+    waiting it would spend on the way, as long as no stop gets later than its window (or later
+    than it is, when late already)."""
+    waited, room = 0, None
+    for visit, stop in zip(route.visits, stops, strict=True):
+        waited += visit.wait
+        bound = waited + max(stop.window_end - visit.start, 0)
+        room = bound if room is None else min(room, bound)
+    return max(min(waited, room if room is not None else 0), 0)
+
+
+def _timeline(problem, vehicle, stops, start_time, placed) -> Route:
+    """The times of ``stops`` from ``start_time`` with the breaks ``placed`` ({break index:
+    position}). A break at position ``i`` is taken on the way to stop ``i`` (to the end after
+    the last stop): it starts when its window opens, during the drive if the driver is on the
+    road then (the drive resumes after it), at the door of stop ``i`` if already there."""
     dur, dist = problem.durations, problem.distances
-    if start_time is None:
-        start_time = vehicle.shift_start
-        if stops and not vehicle.on_the_road:
-            first = stops[0]
-            start_time = max(vehicle.shift_start, first.window_start - dur[vehicle.start][first.location])
-    # load on board: depot deliveries leave with the vehicle; pairs load at the pickup
-    delivered_of_pair = {s.pickup_id: s.demand for s in stops if s.pickup_id is not None}
-    load = sum(s.demand for s in stops if s.pickup_id is None and not s.is_pickup)
-    visits = []
+    dims = problem.dimensions
+    delivered_of_pair = {s.pickup_id: problem.demand(s) for s in stops if s.pickup_id is not None}
+    load = list(problem.leaving_load(stops))
+    at_position = {}
+    for index, position in placed.items():
+        at_position.setdefault(position, []).append(index)
+    visits, breaks = [], []
     now, here, distance = start_time, vehicle.start, 0
-    for stop in stops:
-        arrival = now + dur[here][stop.location]
-        distance += dist[here][stop.location]
+
+    def drive(position, leg):
+        """When the driver is at the end of a ``leg`` that starts now, breaks included."""
+        nonlocal now
+        for index in sorted(at_position.get(position, ()), key=lambda i: vehicle.breaks[i].earliest):
+            rule = vehicle.breaks[index]
+            begin = max(now, rule.earliest)
+            breaks.append(BreakTaken(index, position, begin, begin + rule.duration))
+            leg = max(leg - (begin - now), 0)  # driven before the break
+            now = begin + rule.duration
+        return now + leg
+
+    for i, stop in enumerate(stops):
+        arrival = drive(i, int(dur[here, stop.location]))
+        distance += int(dist[here, stop.location])
         begin = max(arrival, stop.window_start)
-        if stop.is_pickup:
-            load += delivered_of_pair.get(stop.id, stop.demand)
-        else:
-            load -= stop.demand
+        amounts = (
+            delivered_of_pair.get(stop.id, problem.demand(stop)) if stop.is_pickup else problem.demand(stop)
+        )
+        sign = 1 if stop.is_pickup else -1
+        for k in range(dims):
+            load[k] += sign * amounts[k]
         visits.append(
             Visit(
                 stop_id=stop.id,
@@ -627,14 +984,15 @@ def schedule(
                 departure=begin + stop.service,
                 wait=begin - arrival,
                 late=max(0, begin - stop.window_end),
-                load=load,
+                load=tuple(load),
             )
         )
         now, here = begin + stop.service, stop.location
-    end_time = now
     if vehicle.end is not None:
-        end_time += dur[here][vehicle.end]
-        distance += dist[here][vehicle.end]
+        end_time = drive(len(stops), int(dur[here, vehicle.end]))
+        distance += int(dist[here, vehicle.end])
+    else:
+        end_time = drive(len(stops), 0)
     return Route(
         vehicle_id=vehicle.id,
         visits=visits,
@@ -642,6 +1000,7 @@ def schedule(
         end_time=end_time,
         distance=distance,
         duration=end_time - start_time,
+        breaks=breaks,
     )
 
 
@@ -659,6 +1018,9 @@ def best_insertion(problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashab
     current = schedule(problem, vehicle, sequence, start_time)
     late_before = sum(v.late for v in current.visits)
     capacity = problem.capacity(vehicle)
+    leaving = problem.leaving_load([by_id[sid] for sid in [*sequence, stop_id]])
+    if _over(leaving, capacity) is not None:
+        return None
     best = None
     for position in range(start, len(sequence) + 1):
         candidate = [*sequence[:position], stop_id, *sequence[position:]]
@@ -667,26 +1029,23 @@ def best_insertion(problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashab
             vehicle.shift_end, current.end_time
         ):
             continue
-        leaving = sum(
-            by_id[sid].demand
-            for sid in candidate
-            if by_id[sid].pickup_id is None and not by_id[sid].is_pickup
-        )
-        if capacity and max([leaving, *(v.load for v in route.visits)]) > capacity:
+        if any(_over(v.load, capacity) is not None for v in route.visits):
             continue
-        cost = _route_cost(vehicle, route)
-        if best is None or cost < best[0]:
-            best = (cost, position, route)
+        route_cost = _route_cost(problem, vehicle, route)
+        if best is None or route_cost < best[0]:
+            best = (route_cost, position, route)
     return None if best is None else (best[1], best[2])
 
 
-# ---------------------------------------------------------------------------- OR-Tools
+# ---------------------------------------------------------------------------- child process
 
-# OR-Tools holds Python's GIL for its whole search: in a threaded server (one process, requests
-# in threads) every request would wait for the plan. The search runs in a child process: an
-# isolated interpreter (no current directory nor environment on its import path; the parent's
-# import path is handed over with the data) that loads this file alone, is not bound by the
-# CPU limit of an Odoo worker (the search has its own time limit) and dies with its parent.
+# Both searches hold Python's GIL: in a threaded server (one process, requests in threads)
+# every request would wait for the plan. The search runs in a child process: an isolated
+# interpreter (no current directory nor environment on its import path; the parent's import
+# path is handed over with the data) that loads this file alone, is not bound by the CPU and
+# memory limits of an Odoo worker (the search has its own time limit, the matrices their
+# budget) and dies with its parent. The matrices go through files the child maps in memory,
+# not through a copy in a pipe.
 _CHILD = """
 import importlib.util, os, pickle, resource, signal, sys
 try:
@@ -696,69 +1055,123 @@ except (OSError, AttributeError):
     pass
 if os.getppid() == 1:
     sys.exit(3)
-soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
+for limit in (resource.RLIMIT_CPU, resource.RLIMIT_AS):
+    soft, hard = resource.getrlimit(limit)
+    resource.setrlimit(limit, (hard, hard))
 payload = pickle.load(sys.stdin.buffer)
 sys.path[:] = payload["path"]
 spec = importlib.util.spec_from_file_location("lastmile_routing_child", payload["file"])
 module = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = module
 spec.loader.exec_module(module)
-problem = module._problem_from_dict(payload["problem"])
-pickle.dump(module._to_dict(module._OrToolsModel(problem).solve()), sys.stdout.buffer)
+pickle.dump(module._search_in_child(payload), sys.stdout.buffer)
 """
+
+_BACKEND_NAMES = {"ortools": "OR-Tools", "pyvrp": "PyVRP"}
 
 
 def _solve_ortools(problem: Problem) -> Solution:
-    """The OR-Tools search, in a child process (see ``_CHILD``); in this process when there is
-    no Python interpreter to start (Odoo embedded in another program)."""
+    return _in_child(problem, "ortools")
+
+
+def _solve_pyvrp(problem: Problem) -> Solution:
+    return _in_child(problem, "pyvrp")
+
+
+def _search(problem: Problem, backend: str) -> Solution:
+    model = _OrToolsModel(problem) if backend == "ortools" else _PyvrpModel(problem)
+    return model.solve()
+
+
+def _search_in_child(payload: dict) -> dict:
+    data = payload["problem"]
+    data["durations"] = np.load(payload["durations"], mmap_mode="r")
+    data["distances"] = np.load(payload["distances"], mmap_mode="r")
+    return _to_dict(_search(_problem_from_dict(data), payload["backend"]))
+
+
+def _in_child(problem: Problem, backend: str) -> Solution:
+    """The search of ``backend`` in a child process (see ``_CHILD``); in this process when
+    there is no Python interpreter to start (Odoo embedded in another program)."""
+    import tempfile  # noqa: PLC0415
+
+    name = _BACKEND_NAMES[backend]
     python = sys.executable
     if not python or not os.path.basename(python).startswith("python"):
-        return _OrToolsModel(problem).solve()
-    payload = {
-        "path": [p for p in sys.path if p and os.path.isabs(p)],
-        "file": os.path.abspath(__file__),
-        "problem": _to_dict(problem),
-    }
-    try:
-        done = subprocess.run(
-            [python, "-I", "-c", _CHILD],
-            input=pickle.dumps(payload),
-            capture_output=True,
-            cwd=os.path.dirname(os.path.abspath(__file__)),
-            timeout=problem.time_limit * 2 + 120,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return Solution(engine="ortools", error="the OR-Tools search did not end within twice its time limit")
-    except OSError as error:
-        return Solution(engine="ortools", error=f"the OR-Tools search stopped with an error ({error})")
+        return _search(problem, backend)
+    with tempfile.TemporaryDirectory(prefix="lastmile-routing-") as folder:
+        payload = {
+            "path": [p for p in sys.path if p and os.path.isabs(p)],
+            "file": os.path.abspath(__file__),
+            "backend": backend,
+            "problem": _problem_to_dict(problem),
+            "durations": os.path.join(folder, "durations.npy"),
+            "distances": os.path.join(folder, "distances.npy"),
+        }
+        np.save(payload["durations"], problem.durations)
+        np.save(payload["distances"], problem.distances)
+        try:
+            done = subprocess.run(
+                [python, "-I", "-c", _CHILD],
+                input=pickle.dumps(payload),
+                capture_output=True,
+                cwd=os.path.dirname(os.path.abspath(__file__)),
+                timeout=problem.time_limit * 2 + 120,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return Solution(
+                engine=backend, error=f"the {name} search did not end within twice its time limit"
+            )
+        except OSError as error:
+            return Solution(engine=backend, error=f"the {name} search stopped with an error ({error})")
     try:
         if done.returncode != 0:
             raise ValueError(f"exit status {done.returncode}")
         return _solution_from_dict(pickle.loads(done.stdout))
     except Exception as error:  # noqa: BLE001 - whatever went wrong, the plan failed and says why
         tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or [str(error)]
-        return Solution(engine="ortools", error=f"the OR-Tools search stopped with an error ({tail[0]})")
+        return Solution(engine=backend, error=f"the {name} search stopped with an error ({tail[0]})")
 
 
 def _to_dict(value) -> dict:
     return dataclasses.asdict(value)
 
 
+def _problem_to_dict(problem: Problem) -> dict:
+    """The problem without its matrices (they travel as files)."""
+    return {
+        f.name: getattr(problem, f.name)
+        for f in dataclasses.fields(problem)
+        if f.name not in ("durations", "distances", "vehicles", "stops")
+    } | {
+        "vehicles": [dataclasses.asdict(v) for v in problem.vehicles],
+        "stops": [dataclasses.asdict(s) for s in problem.stops],
+    }
+
+
 def _problem_from_dict(data: dict) -> Problem:
-    return Problem(
-        **{
-            **data,
-            "vehicles": [Vehicle(**v) for v in data["vehicles"]],
-            "stops": [Stop(**s) for s in data["stops"]],
-        }
-    )
+    vehicles = []
+    for v in data["vehicles"]:
+        vehicles.append(Vehicle(**{**v, "breaks": [Break(**b) for b in v.get("breaks") or ()]}))
+    return Problem(**{**data, "vehicles": vehicles, "stops": [Stop(**s) for s in data["stops"]]})
 
 
 def _solution_from_dict(data: dict) -> Solution:
-    routes = [Route(**{**r, "visits": [Visit(**v) for v in r["visits"]]}) for r in data["routes"]]
+    routes = [
+        Route(
+            **{
+                **r,
+                "visits": [Visit(**{**v, "load": tuple(v["load"])}) for v in r["visits"]],
+                "breaks": [BreakTaken(**b) for b in r.get("breaks") or ()],
+            }
+        )
+        for r in data["routes"]
+    ]
     return Solution(**{**data, "routes": routes, "unserved": [Unserved(**u) for u in data["unserved"]]})
+
+
+# ---------------------------------------------------------------------------- OR-Tools
 
 
 class _OrToolsModel:
@@ -789,27 +1202,31 @@ class _OrToolsModel:
         self.manager = pywrapcp.RoutingIndexManager(self.n, len(self.vehicles), starts, ends)
         self.routing = pywrapcp.RoutingModel(self.manager)
         self.travel = self._node_matrix(problem.durations)
+        self.service = np.asarray([0] * self.first_stop + [s.service for s in self.stops], dtype=np.int64)
         self.horizon = problem.horizon
         self.must_serve_weight = _must_serve_weight(problem)
 
-    def _node_matrix(self, matrix):
-        loc = self.node_loc
-        return [
-            [0 if loc[i] is None or loc[j] is None else matrix[loc[i]][loc[j]] for j in range(self.n)]
-            for i in range(self.n)
-        ]
+    def _node_matrix(self, matrix) -> np.ndarray:
+        """The matrix between nodes; the open end is 0 from and to anywhere."""
+        real = np.asarray([loc if loc is not None else 0 for loc in self.node_loc], dtype=np.int64)
+        nodes = np.asarray(matrix)[np.ix_(real, real)].astype(np.int64)
+        for i, loc in enumerate(self.node_loc):
+            if loc is None:
+                nodes[i, :] = nodes[:, i] = 0
+        return nodes
 
     def _index(self, stop_id):
         return self.manager.NodeToIndex(self.stop_node[stop_id])
 
     def solve(self) -> Solution:
-        self._add_arc_costs()
         self._add_time()
+        self._add_arc_costs()
         self._add_load()
         self._add_stop_count()
         self._add_stops()
         self._add_pairs()
         self._add_shifts()
+        self._add_breaks()
         assignment = self._search()
         if assignment is None:
             return Solution(engine="ortools", error=self._failure())
@@ -829,49 +1246,58 @@ class _OrToolsModel:
         )
 
     def _add_arc_costs(self):
-        """Travel time by default, or each vehicle's weights of time and distance."""
-        callbacks, distance = {}, None
+        """The objective of the module: working time (driving and serving on the arcs, waiting
+        and breaks as the time dimension's slack), distance, and the cost of each stop served by
+        a vehicle it does not prefer (on the arcs into it)."""
+        problem = self.problem
+        callbacks = {}
+        distance = None
         for v_index, vehicle in enumerate(self.vehicles):
-            key = (vehicle.time_cost, vehicle.distance_cost)
+            unpreferred = (
+                frozenset(i for i, s in enumerate(self.stops) if not s.preferred(vehicle.id))
+                if problem.preference_cost
+                else frozenset()
+            )
+            key = (vehicle.time_cost, vehicle.distance_cost, unpreferred)
             if key not in callbacks:
-                if key == (1, 0):
-                    matrix = self.travel
-                else:
-                    distance = distance or self._node_matrix(self.problem.distances)
-                    matrix = [
-                        [
-                            vehicle.time_cost * t + vehicle.distance_cost * d
-                            for t, d in zip(trow, drow, strict=True)
-                        ]
-                        for trow, drow in zip(self.travel, distance, strict=True)
-                    ]
-                callbacks[key] = self.routing.RegisterTransitMatrix(matrix)
+                matrix = vehicle.time_cost * (self.travel + self.service[:, None])
+                if vehicle.distance_cost:
+                    distance = self._node_matrix(problem.distances) if distance is None else distance
+                    matrix = matrix + vehicle.distance_cost * distance
+                if unpreferred:
+                    columns = [self.first_stop + i for i in sorted(unpreferred)]
+                    matrix[:, columns] += problem.preference_cost
+                callbacks[key] = self.routing.RegisterTransitMatrix(matrix.tolist())
             self.routing.SetArcCostEvaluatorOfVehicle(callbacks[key], v_index)
+            self.time.SetSlackCostCoefficientForVehicle(vehicle.time_cost, v_index)
 
     def _add_time(self):
-        service = [0] * self.first_stop + [s.service for s in self.stops]
-        time_matrix = [[t + service[i] for t in row] for i, row in enumerate(self.travel)]
-        callback = self.routing.RegisterTransitMatrix(time_matrix)
-        self.routing.AddDimension(callback, self.horizon, self.horizon, False, "Time")
+        time_matrix = self.travel + self.service[:, None]
+        self.time_callback = self.routing.RegisterTransitMatrix(time_matrix.tolist())
+        self.routing.AddDimension(self.time_callback, self.horizon, self.horizon, False, "Time")
         self.time = self.routing.GetDimensionOrDie("Time")
 
     def _add_load(self):
-        """Load on board: vehicles leave loaded with the depot deliveries (start cumul free);
-        pairs load at the pickup."""
+        """Load on board, per dimension: vehicles leave loaded with the depot deliveries (start
+        cumul free); pairs load at the pickup."""
+        problem = self.problem
         pair_of_pickup = {s.pickup_id: s for s in self.stops if s.pickup_id is not None}
-        demands = [0] * self.n
-        for stop in self.stops:
-            pair = pair_of_pickup.get(stop.id)
-            demands[self.stop_node[stop.id]] = pair.demand if pair else -stop.demand
-        if not any(demands):
-            return
-        big = sum(abs(d) for d in demands) + 1
-        capacities = [self.problem.capacity(v) or big for v in self.vehicles]
-        callback = self.routing.RegisterUnaryTransitVector(demands)
-        self.routing.AddDimensionWithVehicleCapacity(callback, 0, capacities, False, "Load")
-        load = self.routing.GetDimensionOrDie("Load")
-        for v_index, capacity in enumerate(capacities):
-            load.CumulVar(self.routing.End(v_index)).SetRange(0, capacity)
+        for k in range(problem.dimensions):
+            demands = [0] * self.n
+            for stop in self.stops:
+                pair = pair_of_pickup.get(stop.id)
+                demands[self.stop_node[stop.id]] = (
+                    problem.demand(pair)[k] if pair else -problem.demand(stop)[k]
+                )
+            if not any(demands):
+                continue
+            big = sum(abs(d) for d in demands) + 1
+            capacities = [problem.capacity(v)[k] or big for v in self.vehicles]
+            callback = self.routing.RegisterUnaryTransitVector(demands)
+            self.routing.AddDimensionWithVehicleCapacity(callback, 0, capacities, False, f"Load{k}")
+            load = self.routing.GetDimensionOrDie(f"Load{k}")
+            for v_index, capacity in enumerate(capacities):
+                load.CumulVar(self.routing.End(v_index)).SetRange(0, capacity)
 
     def _add_stop_count(self):
         if not any(v.max_stops for v in self.vehicles):
@@ -919,8 +1345,8 @@ class _OrToolsModel:
                 self.routing.AddDisjunction([delivery], drop_penalty(self.problem, stop))
 
     def _add_shifts(self):
-        """Shifts, and working time in the objective. A vehicle on the road starts now from
-        where it is; one with stops on board may finish late, at a cost above any drop."""
+        """Shifts. A vehicle on the road starts now from where it is; one with stops on board
+        may finish late, at a cost above any drop."""
         for v_index, vehicle in enumerate(self.vehicles):
             start = self.time.CumulVar(self.routing.Start(v_index))
             end = self.time.CumulVar(self.routing.End(v_index))
@@ -936,9 +1362,26 @@ class _OrToolsModel:
             else:
                 end.SetRange(vehicle.shift_start, latest)
             self.routing.AddVariableMinimizedByFinalizer(end)
-            if vehicle.time_cost:
-                # the driver's working time (driving, waiting, serving) counts, not only the driving
-                self.time.SetSpanCostCoefficientForVehicle(vehicle.time_cost, v_index)
+
+    def _add_breaks(self):
+        """Each driver's breaks as intervals of the time dimension: not during a service, in
+        their window, wherever the driver is (travel is interrupted)."""
+        if not any(v.breaks for v in self.vehicles):
+            return
+        solver = self.routing.solver()
+        visit_transits = [
+            int(self.service[self.manager.IndexToNode(index)]) for index in range(self.routing.Size())
+        ]
+        for v_index, vehicle in enumerate(self.vehicles):
+            if not vehicle.breaks:
+                continue
+            intervals = [
+                solver.FixedDurationIntervalVar(
+                    brk.earliest, brk.latest, brk.duration, False, f"break {vehicle.id} {k}"
+                )
+                for k, brk in enumerate(vehicle.breaks)
+            ]
+            self.time.SetBreakIntervalsOfVehicle(intervals, v_index, visit_transits)
 
     def _search(self):
         from ortools.constraint_solver import pywrapcp, routing_enums_pb2  # noqa: PLC0415
@@ -989,141 +1432,279 @@ class _OrToolsModel:
 # ---------------------------------------------------------------------------- PyVRP
 
 
-def _solve_pyvrp(problem: Problem) -> Solution:
-    """Every stop required first: PyVRP searches best that way. If no feasible plan is found
-    in half the time, the second half searches with optional stops (a prize each) and returns
-    a partial plan."""
-    import numpy as np  # noqa: PLC0415
-    import pyvrp  # noqa: PLC0415
-    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria  # noqa: PLC0415
+class _PyvrpModel:
+    """The problem as a PyVRP model.
 
-    vehicles, stops = list(problem.vehicles), list(problem.stops)
-    depot_locs = sorted({v.start for v in vehicles} | {v.end for v in vehicles if v.end is not None})
-    open_end = any(v.end is None for v in vehicles)
-    n_depots = len(depot_locs) + (1 if open_end else 0)
-    open_depot = len(depot_locs) if open_end else None
-    # PyVRP locations: the depots, the open-end depot if any, then one per stop
-    matrix_index = list(depot_locs) + ([None] if open_end else []) + [s.location for s in stops]
-    size = len(matrix_index)
-    real = np.array([i if i is not None else 0 for i in matrix_index])
-    dur = np.asarray(problem.durations, dtype=np.int64)[np.ix_(real, real)]
-    dist = np.asarray(problem.distances, dtype=np.int64)[np.ix_(real, real)]
-    if open_end:  # routes may end there from anywhere at no cost
-        dur[:, open_depot] = dur[open_depot, :] = 0
-        dist[:, open_depot] = dist[open_depot, :] = 0
-    location_of = {s.id: n_depots + i for i, s in enumerate(stops)}
-    pairs = [s for s in stops if s.pickup_id is not None]
-    by_id = {s.id: s for s in stops}
-    client_stops = [s for s in stops if not s.is_pickup and s.pickup_id is None]
-    big = sum(s.demand for s in stops) + 1
+    * Places: the depots (every start and end, and where each driver on the road is once the
+      locked part of their route is done), an "open end" when a route may end anywhere, then
+      one per stop that is not locked.
+    * Routing profiles: profile 0 holds the travel matrices (PyVRP's neighbourhoods read it);
+      then one per distinct set of restrictions of the vehicles, in which the stops a vehicle
+      may not serve are out of reach (longer than any shift) and, with a preference cost,
+      the arcs into the stops it does not prefer cost that much more.
+    * Vehicle types: vehicles alike (start, end, shift, capacity, costs, profile) share one, as
+      PyVRP searches best that way; a driver on the road is a type of its own that starts where
+      and when its locked stops end, with what they leave of its capacity and maximum stops.
+    * Stops on board are required; the others optional, each with its drop penalty as prize.
+      The search first tries to serve every stop (it searches best that way), then, when that
+      is not feasible, lets stops go.
+    """
 
-    def build(required):
+    REQUIRED_SHARE = 0.2  # of the time limit, searching with every stop required
+
+    def __init__(self, problem: Problem):
+        import pyvrp  # noqa: PLC0415
+
+        self.pyvrp = pyvrp
+        self.problem = problem
+        locked = {sid for v in problem.vehicles for sid in v.locked}
+        self.stops = [s for s in problem.stops if s.id not in locked]
+        self.starts = {v.id: self._start(v) for v in problem.vehicles}
+        depot_locs = sorted(
+            {loc for loc, _time in self.starts.values()}
+            | {v.end for v in problem.vehicles if v.end is not None}
+        )
+        self.open_end = len(depot_locs) if any(v.end is None for v in problem.vehicles) else None
+        self.depot_of = {loc: i for i, loc in enumerate(depot_locs)}
+        self.n_depots = len(depot_locs) + (1 if self.open_end is not None else 0)
+        self.matrix_index = np.asarray(
+            depot_locs + ([0] if self.open_end is not None else []) + [s.location for s in self.stops],
+            dtype=np.int64,
+        )
+        self.location_of = {s.id: self.n_depots + i for i, s in enumerate(self.stops)}
+        self.pairs = [s for s in self.stops if s.pickup_id is not None]
+        self.keys = self.profile_keys(problem)
+        self.client_stops = [s for s in self.stops if not s.is_pickup and s.pickup_id is None]
+
+    def _start(self, vehicle: Vehicle) -> tuple:
+        """(place, time) where the vehicle's free part of the route starts."""
+        if not vehicle.locked:
+            return vehicle.start, vehicle.shift_start
+        prefix = _timeline(
+            self.problem,
+            vehicle,
+            [self.problem.stops_by_id[s] for s in vehicle.locked],
+            vehicle.shift_start,
+            {},
+        )
+        return self.problem.stops_by_id[vehicle.locked[-1]].location, prefix.visits[-1].departure
+
+    @staticmethod
+    def profile_keys(problem: Problem) -> dict:
+        """{vehicle id: its restrictions}: the stops it may not serve and, with a preference
+        cost, those it does not prefer (with its cost per distance, which their arcs carry)."""
+        keys = {}
+        for vehicle in problem.vehicles:
+            forbidden = frozenset(s.id for s in problem.stops if not s.allowed(vehicle.id))
+            unpreferred = (
+                frozenset(s.id for s in problem.stops if not s.preferred(vehicle.id))
+                if problem.preference_cost
+                else frozenset()
+            )
+            keys[vehicle.id] = (forbidden, unpreferred, vehicle.distance_cost if unpreferred else None)
+        return {v: k for v, k in keys.items() if k[0] or k[1]}
+
+    def _profiles(self):
+        """(duration matrices, distance matrices, {vehicle id: profile})."""
+        problem = self.problem
+        index = self.matrix_index
+        duration = np.asarray(problem.durations)[np.ix_(index, index)].astype(np.int64)
+        distance = np.asarray(problem.distances)[np.ix_(index, index)].astype(np.int64)
+        if self.open_end is not None:  # routes may end there from anywhere at no cost
+            duration[:, self.open_end] = duration[self.open_end, :] = 0
+            distance[:, self.open_end] = distance[self.open_end, :] = 0
+        durations, distances, profile_of, numbers = [duration], [distance], {}, {}
+        out_of_reach = problem.horizon + 1
+        for vehicle_id, key in self.keys.items():
+            if key not in numbers:
+                forbidden, unpreferred, distance_cost = key
+                dur, dist = duration.copy(), distance.copy()
+                if unpreferred:
+                    dist = distance * distance_cost
+                    columns = [self.location_of[s] for s in unpreferred if s in self.location_of]
+                    dist[:, columns] += problem.preference_cost
+                columns = [self.location_of[s] for s in forbidden if s in self.location_of]
+                dur[:, columns] = out_of_reach
+                dist[:, columns] = problem.penalty_unit
+                np.fill_diagonal(dur, 0)
+                np.fill_diagonal(dist, 0)
+                numbers[key] = len(durations)
+                durations.append(dur)
+                distances.append(dist)
+            profile_of[vehicle_id] = numbers[key]
+        return durations, distances, profile_of
+
+    def _vehicle_types(self, profile_of):
+        """(PyVRP vehicle types, [vehicles of each type])."""
+        problem, pyvrp = self.problem, self.pyvrp
+        big = sum(sum(problem.demand(s)) for s in problem.stops) + 1
+        stops_by_id = problem.stops_by_id
+        groups = {}
+        for vehicle in problem.vehicles:
+            place, start = self.starts[vehicle.id]
+            locked = [stops_by_id[s] for s in vehicle.locked]
+            capacity = problem.capacity(vehicle)
+            carried = problem.leaving_load(locked)
+            left = [max(c - k, 0) if c else big for c, k in zip(capacity, carried, strict=True)]
+            max_stops = problem.max_stops(vehicle)
+            stops_left = max(max_stops - len(locked), 0) if max_stops else len(self.stops) + 1
+            overtime = problem.carries_work(vehicle)
+            key = (
+                self.depot_of[place],
+                self.depot_of[vehicle.end] if vehicle.end is not None else self.open_end,
+                tuple(left),
+                stops_left,
+                start,
+                vehicle.on_the_road,
+                vehicle.shift_end,
+                overtime,
+                vehicle.time_cost,
+                vehicle.distance_cost,
+                profile_of.get(vehicle.id, 0),
+            )
+            groups.setdefault(key, []).append(vehicle)
+        types = []
+        for key, group in groups.items():
+            start_depot, end_depot, left, stops_left, start, fixed, shift_end, overtime = key[:8]
+            time_cost, distance_cost, profile = key[8:]
+            shift_end = max(shift_end, start)
+            extra = {}
+            if fixed:
+                extra["start_late"] = start
+            if overtime:  # it finishes what is on board, at a cost above any drop
+                extra.update(
+                    shift_duration=shift_end - start,
+                    max_overtime=problem.horizon,
+                    unit_overtime_cost=_must_serve_weight(problem),
+                )
+            # preferences ride on the distances of the profile: its arcs hold the whole cost
+            restricted = profile and self.keys[group[0].id][2] is not None
+            types.append(
+                pyvrp.VehicleType(
+                    num_available=len(group),
+                    capacity=[*left, stops_left],
+                    start_depot=start_depot,
+                    end_depot=end_depot,
+                    tw_early=start,
+                    tw_late=problem.horizon if overtime else shift_end,
+                    unit_distance_cost=1 if restricted else distance_cost,
+                    unit_duration_cost=time_cost,
+                    profile=profile,
+                    **extra,
+                )
+            )
+        return types, list(groups.values())
+
+    def _data(self, required_all: bool, durations, distances, types):
+        pyvrp, problem = self.pyvrp, self.problem
+        by_id = problem.stops_by_id
+
+        def required(stop):
+            return required_all or problem.must_serve(stop)
+
+        def prize(stop):
+            return 0 if required(stop) else drop_penalty(problem, stop)
+
         clients = [
             pyvrp.Client(
-                location=location_of[s.id],
-                delivery=[s.demand, 1],
+                location=self.location_of[s.id],
+                delivery=[*problem.demand(s), 1],
                 service_duration=s.service,
                 tw_early=s.window_start,
                 tw_late=s.window_end,
-                required=required,
-                prize=0 if required else drop_penalty(problem, s),
+                required=required(s),
+                prize=prize(s),
             )
-            for s in client_stops
+            for s in self.client_stops
         ]
         shipments = [
             pyvrp.Shipment(
-                pickup_location=location_of[d.pickup_id],
-                delivery_location=location_of[d.id],
+                pickup_location=self.location_of[d.pickup_id],
+                delivery_location=self.location_of[d.id],
                 pickup_tw_early=by_id[d.pickup_id].window_start,
                 pickup_tw_late=by_id[d.pickup_id].window_end,
                 pickup_service_duration=by_id[d.pickup_id].service,
                 delivery_tw_early=d.window_start,
                 delivery_tw_late=d.window_end,
                 delivery_service_duration=d.service,
-                amount=[d.demand, 0],
-                required=required,
-                prize=0 if required else drop_penalty(problem, d),
+                amount=[*problem.demand(d), 0],
+                required=required(d),
+                prize=prize(d),
             )
-            for d in pairs
+            for d in self.pairs
         ]
         return pyvrp.ProblemData(
-            locations=[pyvrp.Location(x=0, y=0) for _ in range(size)],
+            locations=[pyvrp.Location(x=0, y=0) for _ in range(len(self.matrix_index))],
             clients=clients,
-            depots=[pyvrp.Depot(location=i) for i in range(n_depots)],
-            vehicle_types=vehicle_types,
-            distance_matrices=[dist],
-            duration_matrices=[dur],
+            depots=[pyvrp.Depot(location=i) for i in range(self.n_depots)],
+            vehicle_types=types,
+            distance_matrices=distances,
+            duration_matrices=durations,
             shipments=shipments,
         )
 
-    # identical vehicles share a vehicle type: PyVRP searches better that way
-    groups = {}
-    for v in vehicles:
-        key = (
-            v.start,
-            v.end,
-            v.capacity,
-            v.max_stops,
-            v.shift_start,
-            v.shift_end,
-            v.time_cost,
-            v.distance_cost,
-        )
-        groups.setdefault(key, []).append(v)
-    depot_index = {loc: i for i, loc in enumerate(depot_locs)}
-    vehicle_types = [
-        pyvrp.VehicleType(
-            num_available=len(group),
-            capacity=[group[0].capacity or big, group[0].max_stops or len(stops) + 1],
-            start_depot=depot_index[group[0].start],
-            end_depot=depot_index[group[0].end] if group[0].end is not None else open_depot,
-            tw_early=group[0].shift_start,
-            tw_late=group[0].shift_end,
-            unit_distance_cost=group[0].distance_cost,
-            unit_duration_cost=group[0].time_cost,
-        )
-        for group in groups.values()
-    ]
+    def _criterion(self, seconds):
+        from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria  # noqa: PLC0415
 
-    def criterion(seconds):
         criteria = [MaxRuntime(max(seconds, 0.01))]
-        if problem.iteration_limit:
-            criteria.append(MaxIterations(max(problem.iteration_limit // 2, 1)))
+        if self.problem.iteration_limit:  # split between the two phases as the time is
+            share = seconds / max(self.problem.time_limit, 0.01)
+            criteria.append(MaxIterations(max(round(self.problem.iteration_limit * share), 1)))
         return criteria[0] if len(criteria) == 1 else MultipleCriteria(criteria)
 
-    half = problem.time_limit / 2
-    data = build(required=True)
-    with warnings.catch_warnings():  # not every stop fitting is what the second half is for
-        warnings.simplefilter("ignore", pyvrp.exceptions.PenaltyBoundWarning)
-        best = pyvrp.solve(
-            data, stop=criterion(half), seed=problem.seed, display=False, collect_stats=False
-        ).best
-    if best.is_feasible():
-        best = pyvrp.solve(
+    def _run(self, data, seconds, initial=None):
+        result = self.pyvrp.solve(
             data,
-            stop=criterion(half),
-            seed=problem.seed,
+            stop=self._criterion(seconds),
+            seed=self.problem.seed,
             display=False,
             collect_stats=False,
-            initial_solution=best,
-        ).best
-    else:
-        data = build(required=False)
-        best = pyvrp.solve(
-            data, stop=criterion(half), seed=problem.seed, display=False, collect_stats=False
-        ).best
+            **({"initial_solution": initial} if initial is not None else {}),
+        )
+        return result.best
 
-    solution = Solution(engine="pyvrp")
-    available = [list(group) for group in groups.values()]
-    for route in best.routes():
-        vehicle = available[route.vehicle_type()].pop(0)
-        sequence = []
-        for activity in route.schedule():
-            if activity.is_client():
-                sequence.append(client_stops[activity.idx].id)
-            elif activity.is_shipment():
-                delivery = pairs[activity.idx]
-                sequence.append(delivery.pickup_id if activity.is_pickup() else delivery.id)
-        if sequence:
-            solution.routes.append(schedule(problem, vehicle, sequence))
-    return solution
+    def solve(self) -> Solution:
+        pyvrp, problem = self.pyvrp, self.problem
+        durations, distances, profile_of = self._profiles()
+        types, groups = self._vehicle_types(profile_of)
+        # every stop required first: PyVRP searches best that way when they all fit, which a
+        # short search shows; else the rest of the time lets stops go, each at its prize
+        first = problem.time_limit * self.REQUIRED_SHARE
+        data = self._data(True, durations, distances, types)
+        with warnings.catch_warnings():  # not every stop fitting is what the second phase is for
+            warnings.simplefilter("ignore", pyvrp.exceptions.PenaltyBoundWarning)
+            best = self._run(data, first)
+        if best.is_feasible():
+            best = self._run(data, problem.time_limit - first, best)
+        else:
+            data = self._data(False, durations, distances, types)
+            best = self._run(data, problem.time_limit - first)
+        if not best.is_feasible():
+            return Solution(
+                engine="pyvrp",
+                error="no plan keeps every rule: the stops on board cannot all be served on time",
+            )
+        del durations, distances, data
+        return self._read(best, groups)
+
+    def _read(self, best, groups) -> Solution:
+        problem = self.problem
+        solution = Solution(engine="pyvrp")
+        available = [list(group) for group in groups]
+        sequences = {}
+        for route in best.routes():
+            vehicle = available[route.vehicle_type()].pop(0)
+            sequence = list(vehicle.locked)
+            for activity in route.schedule():
+                if activity.is_client():
+                    sequence.append(self.client_stops[activity.idx].id)
+                elif activity.is_shipment():
+                    delivery = self.pairs[activity.idx]
+                    sequence.append(delivery.pickup_id if activity.is_pickup() else delivery.id)
+            sequences[vehicle.id] = sequence
+        for vehicle in problem.vehicles:
+            sequence = sequences.get(vehicle.id) or list(vehicle.locked)
+            if sequence:
+                start = vehicle.shift_start if vehicle.on_the_road else None
+                solution.routes.append(schedule(problem, vehicle, sequence, start))
+        return solution

@@ -1,12 +1,15 @@
 """The routing engine, without a database: small instances whose optimum is known by hand."""
 
 import dataclasses
+import itertools
 import math
 import os
 import pathlib
 import sys
 import tempfile
 from unittest.mock import patch
+
+import numpy as np
 
 from odoo.tests import BaseCase, tagged
 
@@ -55,8 +58,8 @@ class TestRoutingEngine(BaseCase):
             routes = sorted(sorted(seq) for seq in sequences(solution).values())
             self.assertEqual(routes, [[1, 2], [3, 4]])
             for route in solution.routes:
-                self.assertEqual(route.visits[0].load, 5, "leaves with 10, 5 left after the first stop")
-                self.assertEqual(route.visits[-1].load, 0)
+                self.assertEqual(route.visits[0].load, (5,), "leaves with 10, 5 left after the first stop")
+                self.assertEqual(route.visits[-1].load, (0,))
 
     def test_time_windows_order_the_route(self):
         """Stop 2 closes at minute 20 and stop 1 opens at minute 30: the route serves 2 first."""
@@ -127,23 +130,22 @@ class TestRoutingEngine(BaseCase):
     def test_pinned_stop(self):
         vans = [r.Vehicle("east", 2, 2), r.Vehicle("north", 4, 4)]
         stops = [r.Stop(1, 1, vehicle_id="north"), r.Stop(3, 3)]
-        solution = r.solve(problem(stops, vans, engine="auto"))
-        self.assertEqual(solution.engine, "ortools")
-        self.assertEqual(sorted(sequences(solution)["north"]), [1, 3])
+        self.assertEqual(r.solve(problem(stops, vans, engine="auto")).engine, "pyvrp")
+        for engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+            self.assertEqual(sorted(sequences(solution)["north"]), [1, 3], engine)
 
     def test_locked_prefix_and_driver_on_the_road(self):
         """The driver is at stop 3's place at 10:00 with stop 4 under way: 4 stays first; the new
-        stops 1 and 2 come after, from there."""
+        stops 1 and 2 come after, from there (the far one first, the near one on the way back)."""
         now = 10 * 3600
         van = r.Vehicle("van", start=3, end=0, shift_start=now, shift_end=now + 4 * 3600, locked=[4])
         stops = [r.Stop(4, 4), r.Stop(1, 1), r.Stop(2, 2)]
-        solution = r.solve(problem(stops, [van], engine="auto"))
-        self.assertEqual(solution.engine, "ortools")
-        route = solution.routes[0]
-        self.assertEqual([v.stop_id for v in route.visits][0], 4)
-        self.assertEqual(sorted(v.stop_id for v in route.visits), [1, 2, 4])
-        self.assertEqual(route.start_time, now)
-        self.assertEqual(route.visits[0].arrival, now + 10 * 60)
+        self.assertEqual(r.solve(problem(stops, [van], engine="auto")).engine, "pyvrp")
+        for engine, solution in self.for_engines(lambda e: problem(stops, [van], engine=e)):
+            route = solution.routes[0]
+            self.assertEqual([v.stop_id for v in route.visits], [4, 2, 1], engine)
+            self.assertEqual(route.start_time, now)
+            self.assertEqual(route.visits[0].arrival, now + 10 * 60)
 
     def test_pickup_and_delivery(self):
         """A courier job: pick up at 2, deliver at 4, same vehicle, pickup first."""
@@ -159,7 +161,7 @@ class TestRoutingEngine(BaseCase):
             self.assertIn("d", owner[0])
             self.assertLess(owner[0].index("p"), owner[0].index("d"))
             loads = {v.stop_id: v.load for route in solution.routes for v in route.visits}
-            self.assertEqual(loads["d"], loads["p"] - 7)
+            self.assertEqual(loads["d"][0], loads["p"][0] - 7)
 
     def test_pair_is_served_whole_or_not_at_all(self):
         stops = [r.Stop("p", 2, is_pickup=True), r.Stop("d", 4, demand=50, pickup_id="p")]
@@ -224,9 +226,8 @@ class TestRoutingEngine(BaseCase):
     def test_allowed_vehicles_and_best_insertion(self):
         vans = [r.Vehicle("east", 2, 2), r.Vehicle("north", 4, 4), r.Vehicle("far", 5, 5)]
         stops = [r.Stop(1, 1, vehicle_ids=("north", "far")), r.Stop(3, 3)]
-        solution = r.solve(problem(stops, vans, engine="auto"))
-        self.assertEqual(solution.engine, "ortools")
-        self.assertIn(1, sequences(solution)["north"])
+        for engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+            self.assertIn(1, sequences(solution)["north"], engine)
         # insertion into an existing sequence keeps it and finds the cheapest place
         van = r.Vehicle("van", 0, 0)
         p = problem([r.Stop(1, 1), r.Stop(2, 2), r.Stop(4, 4)])
@@ -323,7 +324,7 @@ class TestRoutingEngine(BaseCase):
             failed = r._OrToolsModel(problem(stops, [van])).solve()
         self.assertIn("no plan keeps every rule", failed.error)
         with patch.object(r, "_solve_ortools", return_value=failed):
-            solution = r.solve(problem(stops, [van]))
+            solution = r.solve(problem(stops, [van], engine="ortools"))
         self.assertEqual(solution.error, failed.error)
         self.assertEqual((solution.routes, solution.unserved), ([], []))
         self.assertFalse(solution.feasible)
@@ -429,19 +430,231 @@ class TestRoutingEngine(BaseCase):
         self.assertIn("stop 2 is neither served nor reported unserved", "\n".join(r.check(p, missing)))
 
     def test_pyvrp_refuses_what_it_cannot_express(self):
-        for stop in (
-            r.Stop(1, 1, vehicle_id="van"),
-            r.Stop(1, 1, vehicle_ids=("van",)),
-            r.Stop(1, 1, vehicle_id="van", required=True),
-        ):
-            with self.assertRaisesRegex(r.RoutingError, "PyVRP cannot express"):
-                r.solve(problem([stop], engine="pyvrp"))
         for kw in ({"soft_late_penalty": 5}, {"initial_routes": {"van": [1]}}):
             with self.assertRaisesRegex(r.RoutingError, "PyVRP cannot express"):
                 r.solve(problem([r.Stop(1, 1)], engine="pyvrp", **kw))
-        on_road = [r.Vehicle("van", 0, 0, fixed_start=True)]
-        with self.assertRaisesRegex(r.RoutingError, "PyVRP cannot express"):
-            r.solve(problem([r.Stop(1, 1)], on_road, engine="pyvrp"))
+        # a stop on board that can only be late
+        van = r.Vehicle("van", 0, 0, shift_start=3600, fixed_start=True)
+        with self.assertRaisesRegex(r.RoutingError, "only be late"):
+            r.solve(
+                problem([r.Stop(1, 5, window_end=60, vehicle_id="van", required=True)], [van], engine="pyvrp")
+            )
+        # more routing profiles than the memory budget allows
+        vans = [r.Vehicle(k, 0, 0) for k in range(3)]
+        pinned = [r.Stop(k + 1, k + 1, vehicle_id=k) for k in range(3)]
+        with patch.object(r, "PYVRP_MATRIX_BUDGET", 3 * 2 * 6 * 6 * 8):
+            with self.assertRaisesRegex(r.RoutingError, "4 routing profiles of 6 places"):
+                r.solve(problem(pinned, vans, engine="pyvrp"))
+            self.assertEqual(r.solve(problem(pinned, vans, engine="auto")).engine, "ortools")
+
+
+def brute_force(p):
+    """The least cost (see routing's objective) of a plan serving every stop, by trying every
+    assignment and every order, locked stops first: small problems only."""
+    ids = [s.id for s in p.stops]
+    best = None
+    for assignment in itertools.product(range(len(p.vehicles)), repeat=len(ids)):
+        options = []
+        for k, vehicle in enumerate(p.vehicles):
+            mine = [sid for sid, a in zip(ids, assignment, strict=True) if a == k]
+            if not set(vehicle.locked) <= set(mine):
+                break
+            free = [sid for sid in mine if sid not in vehicle.locked]
+            options.append([[*vehicle.locked, *order] for order in itertools.permutations(free)])
+        else:
+            for sequences_ in itertools.product(*options):
+                plan = r.Solution(
+                    routes=[
+                        r.schedule(p, vehicle, seq, vehicle.shift_start if vehicle.on_the_road else None)
+                        for vehicle, seq in zip(p.vehicles, sequences_, strict=True)
+                        if seq
+                    ]
+                )
+                if not r.check(p, plan) and not plan.late_visits:
+                    value = r.cost(p, plan)
+                    best = value if best is None else min(best, value)
+    return best
+
+
+@tagged("-at_install", "post_install")
+class TestProductionConstraints(BaseCase):
+    """What real shops' plans have: skills and "only" rules, pins, drivers on the road,
+    preferences, weight and volume, breaks. Both backends reach the optimum found by trying
+    every plan, on small cases."""
+
+    def assert_optimal(self, build, engines=("ortools", "pyvrp")):
+        optimum = brute_force(build("auto"))
+        self.assertIsNotNone(optimum)
+        for engine in engines:
+            p = build(engine)
+            solution = r.solve(p)
+            self.assertFalse(solution.error, engine)
+            self.assertFalse(solution.unserved, engine)
+            self.assertEqual(r.cost(p, solution), optimum, engine)
+        return optimum
+
+    def test_allowed_and_pinned_vehicles_reach_the_optimum(self):
+        vans = [r.Vehicle("a", 0, 0), r.Vehicle("b", 0, 0), r.Vehicle("east", 2, 2)]
+        stops = [
+            r.Stop(1, 1, vehicle_ids=("b", "east")),  # a skill only b and east have
+            r.Stop(2, 2),
+            r.Stop(3, 3, vehicle_id="a"),  # pinned
+            r.Stop(4, 4),
+            r.Stop(5, 5, vehicle_ids=("a", "b")),
+        ]
+        self.assert_optimal(lambda e: problem(stops, vans, engine=e, time_limit=1))
+
+    def test_driver_on_the_road_reaches_the_optimum(self):
+        """A driver at stop 1's place at 10:00, stop 2 under way, a stop on board: the rest of
+        the day is planned from there, as well by both backends."""
+        now = 10 * 3600
+        vans = [
+            r.Vehicle("road", 1, 0, shift_start=now, shift_end=now + 3 * 3600, locked=(2,)),
+            r.Vehicle("depot", 0, 0, shift_start=now, shift_end=now + 3 * 3600),
+        ]
+        stops = [
+            r.Stop(2, 2),
+            r.Stop(4, 4, vehicle_id="road", required=True),
+            r.Stop(3, 3),
+            r.Stop(5, 5),
+            r.Stop(6, 1, window_start=now + 3600, window_end=now + 2 * 3600),
+        ]
+        self.assertEqual(r.solve(problem(stops, vans, engine="auto")).engine, "pyvrp")
+        self.assert_optimal(lambda e: problem(stops, vans, engine=e, time_limit=1))
+
+    def test_preferences_are_soft_costs(self):
+        """Stop 1 prefers van b, which starts at the far corner: at a small cost of preference
+        van a serves it; at a cost above b's detour, b does."""
+        vans = [r.Vehicle("a", 0, 0), r.Vehicle("b", 5, 5)]
+        stops = [r.Stop(1, 1, preferred_vehicle_ids=("b",)), r.Stop(2, 2)]
+        for preference, owner in ((60, "a"), (10_000, "b")):
+            for engine in ("ortools", "pyvrp"):
+                solution = r.solve(problem(stops, vans, engine=engine, preference_cost=preference))
+                self.assertIn(1, sequences(solution)[owner], (engine, preference))
+            self.assert_optimal(lambda e, c=preference: problem(stops, vans, engine=e, preference_cost=c))
+
+    def test_one_objective_in_both_backends(self):
+        """Working time is the objective, waiting included, travel counted once: a stop that
+        opens late is better served by the van that would otherwise wait."""
+        vans = [r.Vehicle("a", 0, 0), r.Vehicle("b", 0, 0)]
+        stops = [
+            r.Stop(1, 1),
+            r.Stop(2, 2, window_start=3600, window_end=4000),
+            r.Stop(3, 3),
+            r.Stop(4, 4, window_start=0, window_end=1500),
+        ]
+        self.assert_optimal(lambda e: problem(stops, vans, engine=e, time_limit=1))
+        costly = [dataclasses.replace(v, time_cost=3, distance_cost=2) for v in vans]
+        self.assert_optimal(lambda e: problem(stops, costly, engine=e, time_limit=1))
+
+    def test_weight_and_volume(self):
+        """Vans carry 100 kg and 2 crates: four light crates need two vans; a heavy parcel
+        goes to the truck; one too big for anyone is set aside with the dimension."""
+        vans = [
+            r.Vehicle("a", 0, 0, capacity=(100, 2)),
+            r.Vehicle("b", 0, 0, capacity=(100, 2)),
+            r.Vehicle("truck", 0, 0, capacity=(1000, 0)),  # volume unlimited
+        ]
+        stops = [r.Stop(k, k, demand=(10, 1)) for k in (1, 2, 3, 4)] + [
+            r.Stop("heavy", 5, demand=(500, 1)),
+            r.Stop("huge", 5, demand=(2000, 1)),
+        ]
+        for engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+            plan = sequences(solution)
+            self.assertIn("heavy", plan["truck"], engine)
+            for van in ("a", "b"):
+                self.assertLessEqual(len(plan.get(van, [])), 2, engine)
+            self.assertEqual([(u.stop_id, u.dimension) for u in solution.unserved], [("huge", 0)])
+            self.assertIn("above every vehicle's capacity (1000) in dimension 1", solution.unserved[0].detail)
+            for route in solution.routes:
+                self.assertEqual(route.visits[-1].load, (0, 0))
+        overloaded = r.Solution(routes=[r.schedule(problem(stops, vans), vans[0], [1, 2, 3])])
+        errors = "\n".join(r.check(problem(stops, vans), overloaded))
+        self.assertIn("vehicle a carries 3, more than its capacity 2 in dimension 2", errors)
+        with self.assertRaisesRegex(r.RoutingError, "cannot be negative"):
+            r.solve(problem([r.Stop(1, 1, demand=(1, -1))], vans))
+
+    def for_engines(self, build, engines=("ortools", "pyvrp")):
+        return [(engine, r.solve(build(engine))) for engine in engines]
+
+    def test_fixed_break(self):
+        """Lunch from 00:30 to 01:00: stop 2 must be served by 00:25, so the driver leaves before
+        lunch and stops for it on the way back (the drive resumes after it); a stop that opens at
+        00:40 waits for the end of the break; without windows, the driver leaves after lunch."""
+        lunch = r.Break(earliest=1800, latest=1800, duration=1800)
+        van = r.Vehicle("van", 0, 0, breaks=[lunch])
+        stops = [r.Stop(1, 1), r.Stop(2, 2, window_end=1500)]
+        p = problem(stops, [van])
+        route = r.schedule(p, van, [1, 2])
+        self.assertEqual([(b.start, b.end) for b in route.breaks], [(1800, 3600)])
+        self.assertEqual(route.end_time, 40 * 60 + 30 * 60, "40 min of driving and the break")
+        for engine, solution in self.for_engines(lambda e: problem(stops, [van], engine=e)):
+            self.assertEqual(solution.duration, 70 * 60, engine)
+        after_lunch = r.schedule(problem([r.Stop(1, 1), r.Stop(3, 3)], [van]), van, [1, 3])
+        self.assertEqual((after_lunch.start_time, after_lunch.breaks), (3600, []))
+        late_opening = [r.Stop(1, 1), r.Stop(3, 3, window_start=40 * 60, window_end=90 * 60)]
+        for engine, solution in self.for_engines(lambda e: problem(late_opening, [van], engine=e)):
+            visit = {v.stop_id: v for v in solution.routes[0].visits}[3]
+            self.assertGreaterEqual(visit.start, 3600, engine)
+            self.assertFalse(solution.late_visits, engine)
+        # a plan without the break is refused
+        no_break = dataclasses.replace(route, breaks=[])
+        self.assertIn("without its break 1", "\n".join(r.check(p, r.Solution(routes=[no_break]))))
+
+    def test_flexible_break(self):
+        """30 min somewhere between 00:20 and 01:00: taken while waiting for stop 2, which opens
+        at 01:00, so it costs nothing; a driver back before 01:00 takes it after the day."""
+        rest = r.Break(earliest=1200, latest=3600, duration=1800)
+        van = r.Vehicle("van", 0, 0, breaks=[rest])
+        stops = [r.Stop(1, 1, window_end=900), r.Stop(2, 2, window_start=3600, window_end=7200)]
+        plain = r.solve(problem(stops, [dataclasses.replace(van, breaks=[])], engine="ortools"))
+        for engine, solution in self.for_engines(lambda e: problem(stops, [van], engine=e)):
+            self.assertEqual(solution.duration, plain.duration, engine)
+            self.assertEqual(len(solution.routes[0].breaks), 1, engine)
+            self.assertFalse(r.check(problem(stops, [van]), solution))
+        short = r.solve(problem([r.Stop(1, 1)], [van]))
+        self.assertEqual(short.routes[0].breaks, [], "back at 00:20: the break is after the day")
+        # PyVRP plans without the breaks: a plan the break makes too long for the shift loses the
+        # stops that no longer fit, not the break (40 min of driving and 30 of break: 55 min)
+        tight = r.Vehicle("van", 0, 0, shift_end=55 * 60, breaks=[r.Break(600, 900, 1800)])
+        solution = r.solve(problem([r.Stop(1, 1), r.Stop(2, 2)], [tight], engine="pyvrp"))
+        self.assertFalse(solution.error)
+        self.assertEqual(sequences(solution), {"van": [1]})
+
+    def test_deterministic_with_restrictions(self):
+        pts = [(0, 0), *[(math.cos(k) * k, math.sin(k) * k) for k in range(1, 30)]]
+        matrix = np.asarray([[round(math.dist(a, b) * 60) for b in pts] for a in pts])
+        vans = [r.Vehicle(k, 0, 0, capacity=(10, 4), breaks=[r.Break(600, 1800, 300)]) for k in range(4)]
+        stops = [
+            r.Stop(
+                i,
+                i,
+                demand=(1, 1),
+                vehicle_ids=(0, 1) if i % 3 == 0 else None,
+                preferred_vehicle_ids=(2,) if i % 4 == 0 else None,
+            )
+            for i in range(1, len(pts))
+        ]
+        for engine in ("ortools", "pyvrp"):
+            runs = [
+                sequences(
+                    r.solve(
+                        r.Problem(
+                            durations=matrix,
+                            distances=matrix,
+                            vehicles=vans,
+                            stops=stops,
+                            preference_cost=120,
+                            time_limit=30,
+                            iteration_limit=300,
+                            seed=7,
+                            engine=engine,
+                        )
+                    )
+                )
+                for _run in range(2)
+            ]
+            self.assertEqual(runs[0], runs[1], engine)
 
 
 @tagged("-at_install", "post_install")
