@@ -6,19 +6,21 @@
   (timeout, HTTP error, garbage) raises :class:`MatrixError`, and :func:`travel_matrix` then
   falls back to the straight line and says so.
 
-Results are integers: seconds and meters. A small cache keeps the matrices of recent plans.
+Results are integers (seconds and meters) in numpy arrays, never Python lists. A cache keeps
+the matrices of recent plans within a byte budget.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import requests
-
-from odoo.tools.lru import LRU
 
 from .geo import EARTH_RADIUS_KM
 
@@ -61,23 +63,80 @@ class StraightLineMatrix:
 
 
 class OsrmMatrix:
+    """OSRM's ``/table`` service. A table larger than the server's limit (``--max-table-size``,
+    100 places by default) is asked in blocks of at most ``table_limit`` sources by as many
+    destinations, a few at a time; a pair OSRM cannot route (no road between them in its map)
+    gets the straight-line estimate, and the matrix says how many did."""
+
     name = "osrm"
 
-    def __init__(self, url: str, timeout: float = 10.0, profile: str = "driving", session=None):
+    def __init__(
+        self,
+        url: str,
+        timeout: float = 10.0,
+        profile: str = "driving",
+        session=None,
+        table_limit: int = 100,
+        fallback: StraightLineMatrix | None = None,
+        workers: int = 4,
+    ):
         if not url or not url.startswith(("http://", "https://")):
             raise MatrixError(f"The OSRM URL {url!r} is not an http(s) URL.")
+        if table_limit < 2:
+            raise MatrixError("The OSRM table limit must be at least 2 places.")
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.profile = profile
         self.session = session or requests
+        self.table_limit = int(table_limit)
+        self.fallback = fallback or StraightLineMatrix()
+        self.workers = max(int(workers), 1)
 
     def compute(self, points: Sequence[tuple[float, float]]) -> Matrix:
-        coordinates = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in points)
+        n = len(points)
+        durations = np.full((n, n), np.nan)
+        distances = np.full((n, n), np.nan)
+        blocks = [np.arange(i, min(i + self.table_limit, n)) for i in range(0, n, self.table_limit)]
+        jobs = [(sources, targets) for sources in blocks for targets in blocks]
+        if len(jobs) == 1:
+            self._fill(points, *jobs[0], durations, distances)
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.workers, len(jobs))) as pool:
+                for future in [pool.submit(self._fill, points, *job, durations, distances) for job in jobs]:
+                    future.result()  # the first failure stops the table
+        np.fill_diagonal(durations, 0)
+        np.fill_diagonal(distances, 0)
+        missing = np.isnan(durations) | np.isnan(distances)
+        warning = ""
+        if missing.any():
+            straight = self.fallback.compute(points)
+            durations[missing] = straight.durations[missing]
+            distances[missing] = straight.distances[missing]
+            pairs = int(missing.sum())
+            warning = (
+                f"OSRM found no road for {pairs} of the {n * (n - 1)} trips between the places: "
+                "straight-line estimates used for them."
+            )
+        return Matrix(
+            durations=np.rint(durations).astype(np.int64),
+            distances=np.rint(distances).astype(np.int64),
+            provider=self.name,
+            warning=warning,
+        )
+
+    def _fill(self, points, sources, targets, durations, distances):
+        """Ask the table of ``sources`` × ``targets`` (indexes of ``points``) and write it in
+        the matrices; a pair without a road stays NaN."""
+        same = len(sources) == len(targets) and bool((sources == targets).all())
+        places = sources if same else np.concatenate([sources, targets])
+        coordinates = ";".join(f"{points[i][1]:.6f},{points[i][0]:.6f}" for i in places)
+        params = {"annotations": "duration,distance"}
+        if not same:
+            params["sources"] = ";".join(str(k) for k in range(len(sources)))
+            params["destinations"] = ";".join(str(len(sources) + k) for k in range(len(targets)))
         url = f"{self.url}/table/v1/{self.profile}/{coordinates}"
         try:
-            response = self.session.get(
-                url, params={"annotations": "duration,distance"}, timeout=self.timeout
-            )
+            response = self.session.get(url, params=params, timeout=self.timeout)
         except requests.Timeout:
             raise MatrixError(f"OSRM did not answer within {self.timeout:g} s.") from None
         except requests.RequestException as error:
@@ -88,23 +147,60 @@ class OsrmMatrix:
             data = response.json()
             if data.get("code") != "Ok":
                 raise MatrixError(f"OSRM refused the request: {data.get('message') or data.get('code')}")
-            durations = np.asarray(data["durations"], dtype=float)
-            distances = np.asarray(data["distances"], dtype=float)
+            # None (JSON null) is a pair without a road: NaN
+            block_durations = np.asarray(data["durations"], dtype=float)
+            block_distances = np.asarray(data["distances"], dtype=float)
         except (ValueError, KeyError, TypeError, AttributeError):
             raise MatrixError("OSRM answered something that is not a travel table.") from None
-        n = len(points)
-        if durations.shape != (n, n) or distances.shape != (n, n):
+        shape = (len(sources), len(targets))
+        if block_durations.shape != shape or block_distances.shape != shape:
             raise MatrixError("OSRM answered a table of the wrong size.")
-        if np.isnan(durations).any() or np.isnan(distances).any():
-            raise MatrixError("OSRM could not route between some of the points.")
-        return Matrix(
-            durations=np.rint(durations).astype(np.int64),
-            distances=np.rint(distances).astype(np.int64),
-            provider=self.name,
-        )
+        durations[np.ix_(sources, targets)] = block_durations
+        distances[np.ix_(sources, targets)] = block_distances
 
 
-CACHE = LRU(8)  # the matrices of the last plans
+class MatrixCache:
+    """The matrices of recent plans, the least recently used dropped first, within a budget of
+    bytes (a 5,000-place matrix pair takes 400 MB; one above the budget is not kept)."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self._items = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _size(matrix: Matrix) -> int:
+        return matrix.durations.nbytes + matrix.distances.nbytes
+
+    @property
+    def size(self) -> int:
+        return sum(self._size(m) for m in self._items.values())
+
+    def get(self, key):
+        with self._lock:
+            matrix = self._items.get(key)
+            if matrix is not None:
+                self._items.move_to_end(key)
+            return matrix
+
+    def __setitem__(self, key, matrix: Matrix):
+        with self._lock:
+            self._items.pop(key, None)
+            if self._size(matrix) > self.budget:
+                return
+            self._items[key] = matrix
+            while self.size > self.budget:
+                self._items.popitem(last=False)
+
+    def __len__(self):
+        return len(self._items)
+
+    def clear(self):
+        with self._lock:
+            self._items.clear()
+
+
+CACHE = MatrixCache(256 * 1024 * 1024)  # the matrices of the last plans
 # provider key -> (time.monotonic() of its last failure, message): a provider that failed is
 # not asked again for RETRY_AFTER seconds, so one request never waits for a down server twice
 FAILURES = {}

@@ -103,3 +103,71 @@ class TestMatrix(BaseCase):
             m.travel_matrix(POINTS, provider, fallback=fallback, clock=lambda: now[0]).provider, "osrm"
         )
         self.assertEqual(session.get.call_count, 2)
+
+    def test_osrm_blocks_within_the_table_limit_and_unroutable_pairs(self):
+        """A server answering at most 2 × 2 places (its table limit) is asked in blocks that
+        fill the whole table; a pair it cannot route gets the straight-line estimate, only that
+        pair, and the matrix says so."""
+        points = [*POINTS, (50.8200, 4.4000), (50.8700, 4.3000)]
+        road = {(i, j): 100 * i + j for i in range(5) for j in range(5)}
+        asked = []
+
+        def table(url, params, timeout):
+            places = [
+                tuple(reversed([float(v) for v in c.split(",")])) for c in url.rsplit("/", 1)[1].split(";")
+            ]
+            index = [points.index(p) for p in places]
+            sources = [index[int(k)] for k in params["sources"].split(";")] if "sources" in params else index
+            targets = (
+                [index[int(k)] for k in params["destinations"].split(";")]
+                if "destinations" in params
+                else index
+            )
+            self.assertLessEqual(len(sources), 2)
+            self.assertLessEqual(len(targets), 2)
+            asked.append((tuple(sources), tuple(targets)))
+            rows = [[None if (i, j) == (3, 4) else road[i, j] for j in targets] for i in sources]
+            answer = MagicMock(status_code=200)
+            answer.json.return_value = {"code": "Ok", "durations": rows, "distances": rows}
+            return answer
+
+        session = MagicMock()
+        session.get.side_effect = table
+        fallback = m.StraightLineMatrix()
+        matrix = m.OsrmMatrix(
+            "http://osrm.example", session=session, table_limit=2, fallback=fallback
+        ).compute(points)
+        self.assertEqual(len(asked), 9, "3 blocks of sources × 3 of destinations")
+        straight = fallback.compute(points)
+        for i in range(5):
+            for j in range(5):
+                if i == j:
+                    self.assertEqual(matrix.durations[i, j], 0)
+                elif (i, j) == (3, 4):
+                    self.assertEqual(matrix.durations[i, j], straight.durations[i, j])
+                    self.assertEqual(matrix.distances[i, j], straight.distances[i, j])
+                else:
+                    self.assertEqual(matrix.durations[i, j], road[i, j], (i, j))
+        self.assertEqual(matrix.provider, "osrm")
+        self.assertIn("no road for 1 of the 20 trips", matrix.warning)
+        self.assertEqual(matrix.durations.dtype, "int64")
+        # a block that fails makes the whole table fail (and the plan fall back with a warning)
+        session.get.side_effect = [table(*a.args, **a.kwargs) for a in session.get.call_args_list[:3]] + [
+            requests.Timeout()
+        ] * 6
+        with self.assertRaisesRegex(m.MatrixError, "did not answer"):
+            m.OsrmMatrix("http://osrm.example", session=session, table_limit=2, workers=1).compute(points)
+
+    def test_cache_keeps_a_byte_budget(self):
+        cache = m.MatrixCache(budget=3 * 2 * 16 * 8)  # three pairs of 4 × 4 matrices
+        small = m.StraightLineMatrix().compute(POINTS + [(50.0, 4.0)])
+        for key in range(5):
+            cache[key] = small
+        self.assertEqual(len(cache), 3, "the oldest are dropped")
+        self.assertIsNone(cache.get(0))
+        self.assertIsNotNone(cache.get(4))
+        self.assertLessEqual(cache.size, cache.budget)
+        big = m.StraightLineMatrix().compute([(50.0 + k / 100, 4.0) for k in range(10)])
+        cache["big"] = big
+        self.assertIsNone(cache.get("big"), "a matrix above the budget is not kept")
+        self.assertEqual(len(cache), 3)
