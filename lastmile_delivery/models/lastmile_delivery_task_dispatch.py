@@ -218,13 +218,14 @@ class LastmileDeliveryTask(models.Model):
             tasks._message_log_batch(bodies={task.id: body for task, body in messages})
 
     def _prepare_routing_stop(self, location, origin, **values):
-        """This delivery as a stop of the routing engine (seconds from ``origin``, grams)."""
+        """This delivery as a stop of the routing engine: seconds from ``origin``, its weight in
+        grams and its volume in cm³ (the vehicle's capacity in the same units)."""
         self.ensure_one()
         return routing_engine.Stop(
             **{
                 "id": self.id,
                 "location": location,
-                "demand": round(self.weight * 1000),
+                "demand": (round(self.weight * 1000), round(self.volume * 1_000_000)),
                 "window_start": max(0, int((self.window_start - origin).total_seconds())),
                 "window_end": max(0, int((self.window_end - origin).total_seconds())),
                 "service": round(self.service_minutes * 60),

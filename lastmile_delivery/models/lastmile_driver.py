@@ -1,3 +1,4 @@
+import itertools
 from datetime import datetime, time, timedelta
 
 import pytz
@@ -5,7 +6,7 @@ import pytz
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.fields import Domain
-from odoo.tools import SQL
+from odoo.tools import SQL, format_duration
 
 from ..services import dispatch as engine
 from ..services import routing as routing_engine
@@ -63,6 +64,14 @@ class LastmileDriver(models.Model):
     cost_per_km = fields.Float()
     currency_id = fields.Many2one(related="company_id.currency_id")
     max_stops = fields.Integer(string="Maximum Stops", help="Most deliveries in a day. 0 means no limit.")
+    break_minutes = fields.Integer(
+        string="Break (min)",
+        help="A break the driver takes when it suits the round, somewhere between Break From and Break "
+        "Until (for example 30 min between 11:30 and 14:00). It replaces the pauses of the working "
+        "hours in that time. 0: the working hours' pauses only (a lunch hour is a fixed break).",
+    )
+    break_from = fields.Float(string="Break From", default=11.5, help="In the working hours' time zone.")
+    break_until = fields.Float(string="Break Until", default=14.0, help="The break ends by then.")
     start_partner_id = fields.Many2one(
         "res.partner",
         string="Start Location",
@@ -141,6 +150,25 @@ class LastmileDriver(models.Model):
                     )
                 )
 
+    @api.constrains("break_minutes", "break_from", "break_until")
+    def _check_break(self):
+        for driver in self.filtered("break_minutes"):
+            if (
+                driver.break_minutes < 0
+                or not 0 <= driver.break_from < driver.break_until <= 24
+                or driver.break_minutes > (driver.break_until - driver.break_from) * 60
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "The break of %(driver)s must fit between its start and end times "
+                        "(%(minutes)s min between %(start)s and %(end)s).",
+                        driver=driver.name,
+                        minutes=driver.break_minutes,
+                        start=format_duration(driver.break_from),
+                        end=format_duration(driver.break_until),
+                    )
+                )
+
     @api.constrains("resource_calendar_id")
     def _check_working_hours(self):
         for driver in self:
@@ -191,7 +219,8 @@ class LastmileDriver(models.Model):
 
     def _prepare_routing_vehicle(self, start, end, shift_start, shift_end, costs, **values):
         """This driver as a vehicle of the routing engine: matrix indexes for ``start`` and
-        ``end``, seconds for the shift, grams for the capacity, ``costs`` from
+        ``end``, seconds for the shift, grams and cm³ for the capacity (see
+        ``lastmile.delivery.task._prepare_routing_stop``), ``costs`` from
         :meth:`_prepare_routing_costs`."""
         self.ensure_one()
         time_cost, distance_cost = costs[self.id]
@@ -200,7 +229,7 @@ class LastmileDriver(models.Model):
                 "id": self.id,
                 "start": start,
                 "end": end,
-                "capacity": round(self.capacity_weight * 1000),
+                "capacity": (round(self.capacity_weight * 1000), round(self.capacity_volume * 1_000_000)),
                 "max_stops": self.max_stops,
                 "shift_start": shift_start,
                 "shift_end": max(shift_end, shift_start),
@@ -254,6 +283,32 @@ class LastmileDriver(models.Model):
                     for s, e, _records in intervals[driver.resource_id.id]
                 ]
         return shifts
+
+    def _get_breaks(self, day, shifts):
+        """{driver id: [(earliest start, latest start, duration)]} of ``day``, naive UTC and a
+        timedelta: each pause between the intervals of ``shifts`` (see :meth:`_get_shifts`: a
+        lunch hour, time off in the day) is a fixed break; a driver's flexible break (Break
+        From/Until) replaces the pauses in its time."""
+        breaks = {}
+        for driver in self:
+            intervals = shifts.get(driver.id) or []
+            pauses = [
+                (end, start - end) for (_s, end), (start, _e) in itertools.pairwise(intervals) if start > end
+            ]
+            flexible = []
+            if driver.break_minutes:
+                tz = pytz.timezone(driver.resource_calendar_id.tz or "UTC")
+
+                def at(hours, tz=tz):
+                    moment = tz.localize(datetime.combine(day, time.min) + timedelta(hours=hours))
+                    return moment.astimezone(pytz.utc).replace(tzinfo=None)
+
+                opens, closes = at(driver.break_from), at(driver.break_until)
+                duration = timedelta(minutes=driver.break_minutes)
+                flexible = [(opens, closes - duration, duration)]
+                pauses = [(s, d) for s, d in pauses if s + d <= opens or s >= closes]
+            breaks[driver.id] = sorted([(s, s, d) for s, d in pauses] + flexible)
+        return breaks
 
     def _prepare_dispatch_inputs(self, day):
         """Engine inputs: shifts of ``day``, what is already planned that day, where each driver

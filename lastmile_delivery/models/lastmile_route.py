@@ -197,10 +197,12 @@ class LastmileRoute(models.Model):
     # ------------------------------------------------------------------ public API
 
     @api.model
-    def plan_routes(self, date=None, time_limit=None):
+    def plan_routes(self, date=None, time_limit=None, iteration_limit=None):
         """Assign and sequence every open delivery of a day over the drivers on duty (the
         fleet-level plan), keeping what is already done, under way or loaded on a van. Returns a
-        summary; when no plan is found, the previous one stays and the summary says why."""
+        summary; when no plan is found, the previous one stays and the summary says why. With
+        an ``iteration_limit`` the search stops after that many iterations (or its time limit):
+        the same day, data and limit then give the same plan."""
         self._check_dispatcher()
         day = fields.Date.to_date(date) if date else fields.Date.context_today(self)
         company = self.env.company
@@ -220,11 +222,26 @@ class LastmileRoute(models.Model):
             Driver.search(Driver._get_on_duty_domain(company))
             | tasks.filtered(lambda t: t.state == "in_transit").driver_id
         )
-        return self._apply_plan(self._prepare_plan(company, day, tasks, drivers, time_limit))
+        iterations = min(max(int(iteration_limit), 1), 10**7) if iteration_limit else None
+        return self._apply_plan(
+            self._prepare_plan(company, day, tasks, drivers, time_limit, iteration_limit=iterations)
+        )
 
     def action_optimize(self):
-        """Re-sequence each route's own stops (same driver, same stops). Every route is solved
-        before any is written."""
+        """Re-sequence each route's own stops (same driver, same stops), in the background like
+        a plan of the day, with the same notification."""
+        self._check_dispatcher()
+        return self.env["lastmile.route.planning"].action_optimize(self)
+
+    @api.model
+    def action_replan(self, date=None):
+        """Mid-day: stops done or under way stay; new deliveries are inserted; started routes keep
+        their stops. In the background, as a plan of the day."""
+        return self.env["lastmile.route.planning"].action_plan(date)
+
+    def _optimize(self, time_limit=None):
+        """Re-sequence each route's own stops. Every route is solved before any is written.
+        Returns the summaries."""
         self._check_dispatcher()
         plans = []
         for route in self:
@@ -232,16 +249,10 @@ class LastmileRoute(models.Model):
             tasks = route.task_ids.filtered(lambda t: t.state in ("assigned", "in_transit"))
             plans.append(
                 route._prepare_plan(
-                    route.company_id, route.date, tasks, route.driver_id, None, keep_driver=True
+                    route.company_id, route.date, tasks, route.driver_id, time_limit, keep_driver=True
                 )
             )
-        return self._notify_summary([self._apply_plan(plan) for plan in plans])
-
-    @api.model
-    def action_replan(self, date=None):
-        """Mid-day: stops done or under way stay; new deliveries are inserted; started routes keep
-        their stops."""
-        return self._notify_summary([self.plan_routes(date)])
+        return [self._apply_plan(plan) for plan in plans]
 
     def _notify_summary(self, summaries):
         errors = [s["error"] for s in summaries if s.get("error")]
@@ -275,18 +286,22 @@ class LastmileRoute(models.Model):
 
     # ------------------------------------------------------------------ planning
 
-    def _prepare_plan(self, company, day, tasks, drivers, time_limit, keep_driver=False):
+    def _prepare_plan(
+        self, company, day, tasks, drivers, time_limit, keep_driver=False, iteration_limit=None
+    ):
         """Everything a plan needs, solved, without writing anything (the travel matrix may come
         from a routing server: no row is locked while it answers). :meth:`_apply_plan` writes."""
         origin = company._lastmile_localize(day)
         now_s = seconds_since(origin, fields.Datetime.now())
-        located = tasks.filtered(lambda t: has_coordinates(t.latitude, t.longitude))
+        # in a fixed order: the plan depends on the data, not on the order of the last plan
+        located = tasks.filtered(lambda t: has_coordinates(t.latitude, t.longitude)).sorted("id")
         unserved = [
             (task, self.env._("Address to check: the delivery has no coordinates."))
             for task in tasks - located
         ]
         points = _Points()
         shifts = drivers._get_shifts(day)
+        breaks = drivers._get_breaks(day, shifts)
         finished = self._finished_by_driver(day, drivers)
         on_road = self._drivers_on_the_road(drivers, located, shifts, finished)
         costs = drivers._prepare_fleet_routing_costs(company)
@@ -301,6 +316,7 @@ class LastmileRoute(models.Model):
                 points,
                 costs,
                 len(finished.get(driver, ())),
+                breaks=breaks.get(driver.id) or [],
             )
             if vehicle:
                 vehicles.append(vehicle)
@@ -308,11 +324,13 @@ class LastmileRoute(models.Model):
         vehicles = self._lock_visits(vehicles, groups)
         matrix = company._lastmile_travel_matrix(points.points) if stops and vehicles else None
         problem = engine.Problem(
-            durations=matrix.durations.tolist() if matrix else [],
-            distances=matrix.distances.tolist() if matrix else [],
+            durations=matrix.durations if matrix else [],
+            distances=matrix.distances if matrix else [],
             vehicles=vehicles,
             stops=stops,
+            preference_cost=self._preference_cost(company, vehicles),
             time_limit=time_limit or company.lastmile_plan_time_limit or 10,
+            iteration_limit=iteration_limit,
             seed=1,
         )
         if matrix:
@@ -378,14 +396,15 @@ class LastmileRoute(models.Model):
             on_road[driver] = (on_board, where)
         return on_road
 
-    def _prepare_vehicle(self, driver, origin, now_s, intervals, road, points, costs, done=0):
+    def _prepare_vehicle(self, driver, origin, now_s, intervals, road, points, costs, done=0, breaks=()):
         """The driver as a vehicle of the plan, or None when they cannot take part. Nobody starts
         before now; a driver on the road starts now from where they are, and finishes what is
         on board even past the end of their shift. The ``done`` stops of the day (delivered or
-        failed) count in the driver's maximum stops."""
+        failed) count in the driver's maximum stops. ``breaks``: see
+        ``lastmile.driver._get_breaks``; what is left of them from now."""
         if not intervals and not road:
             return None
-        limit = {}
+        limit = {"breaks": self._prepare_breaks(origin, now_s, breaks)}
         if driver.max_stops:
             left = driver.max_stops - done
             if left <= 0 and not (road and road[1]):
@@ -416,10 +435,37 @@ class LastmileRoute(models.Model):
             points.index(start_point), end, shift_start, shift_end, costs, **limit
         )
 
+    @api.model
+    def _prepare_breaks(self, origin, now_s, breaks):
+        """Engine breaks of ``(earliest, latest, duration)`` datetimes, from now: a break whose
+        time is over is left out, the rest of a fixed break under way is kept."""
+        out = []
+        for earliest, latest, duration in breaks:
+            first, last = seconds_since(origin, earliest), seconds_since(origin, latest)
+            seconds = int(duration.total_seconds())
+            if last < now_s:
+                continue
+            if first < now_s:
+                if first == last:  # fixed: what is left of it
+                    seconds -= now_s - first
+                    last = now_s
+                first = now_s
+            out.append(engine.Break(earliest=first, latest=last, duration=seconds))
+        return out
+
+    @api.model
+    def _preference_cost(self, company, vehicles):
+        """What a delivery served by a driver its "prefer" rules do not point to costs the plan:
+        the company's minutes of work, at the fleet's average cost of time."""
+        if not vehicles or not company.lastmile_prefer_minutes:
+            return 0
+        time_cost = sum(v.time_cost for v in vehicles) / len(vehicles)
+        return round(company.lastmile_prefer_minutes * 60 * max(time_cost, 1))
+
     def _prepare_stops(self, tasks, drivers, vehicles, on_road, origin, points, keep_driver):
         """The engine's stops for ``tasks`` and ``{stop id: tasks}``: see :meth:`_group_visits`."""
         vehicle_ids = {v.id for v in vehicles}
-        only_rules, _prefer = self.env["lastmile.dispatch.rule"]._match(tasks, drivers)
+        only_rules, prefer = self.env["lastmile.dispatch.rule"]._match(tasks, drivers)
         on_board = {task.id for board, _where in on_road.values() for task in board}
         entries = []
         for task in tasks:
@@ -434,6 +480,9 @@ class LastmileRoute(models.Model):
                 vehicle_ids=tuple(sorted(allowed & vehicle_ids))
                 if allowed is not None and pinned is None
                 else None,
+                preferred_vehicle_ids=tuple(sorted(set(prefer[task.id]) & vehicle_ids))
+                if task.id in prefer and pinned is None
+                else None,
                 required=task.id in on_board and pinned in vehicle_ids,
             )
             entries.append((task, stop))
@@ -446,7 +495,13 @@ class LastmileRoute(models.Model):
         one stop number, one proof. Returns ``(engine stops, {stop id: tasks})``."""
         by_door = {}
         for task, stop in entries:
-            key = (task._lastmile_stop_key(), stop.vehicle_id, stop.vehicle_ids, stop.required)
+            key = (
+                task._lastmile_stop_key(),
+                stop.vehicle_id,
+                stop.vehicle_ids,
+                stop.preferred_vehicle_ids,
+                stop.required,
+            )
             by_door.setdefault(key, []).append((task, stop))
         Task = self.env["lastmile.delivery.task"]
         stops, groups = [], {}
@@ -590,16 +645,24 @@ class LastmileRoute(models.Model):
     def _explain_unserved(self, plan):
         """(task, reason) of the stops the engine left out, in words a dispatcher reads."""
         Task = self.env["lastmile.delivery.task"]
-        biggest = max(plan["drivers"].mapped("capacity_weight") or [0])
+        drivers = plan["drivers"]
         out = []
         for item in plan["solution"].unserved:
             tasks = plan["groups"][item.stop_id]
             detail = item.detail
-            if item.reason == engine.REASON_CAPACITY:
+            if item.reason == engine.REASON_CAPACITY and item.dimension == 1:
+                detail = self.env._(
+                    "its volume of %(volume).3f %(unit)s is more than any vehicle on duty holds "
+                    "(%(biggest).3f %(unit)s)",
+                    volume=sum(tasks.mapped("volume")),
+                    unit=tasks[:1].volume_uom_name,
+                    biggest=max(drivers.mapped("capacity_volume") or [0]),
+                )
+            elif item.reason == engine.REASON_CAPACITY:
                 detail = self.env._(
                     "it weighs %(weight).1f kg, more than any vehicle on duty carries (%(biggest).1f kg)",
                     weight=sum(tasks.mapped("weight")),
-                    biggest=biggest,
+                    biggest=max(drivers.mapped("capacity_weight") or [0]),
                 )
             out.extend((task, Task._format_unassigned_reason(item.reason, detail)) for task in tasks)
         return out
@@ -713,10 +776,7 @@ class LastmileRoute(models.Model):
         (vehicle,) = self._lock_visits([vehicle], groups)
         matrix = company._lastmile_travel_matrix(points.points)
         problem = engine.Problem(
-            durations=matrix.durations.tolist(),
-            distances=matrix.distances.tolist(),
-            vehicles=[vehicle],
-            stops=stops,
+            durations=matrix.durations, distances=matrix.distances, vehicles=[vehicle], stops=stops
         )
         return problem, groups, self._stop_of(groups)
 

@@ -23,6 +23,9 @@ class LastmileRoutePlanning(models.Model):
     _check_company_auto = True
 
     date = fields.Date(required=True)
+    route_ids = fields.Many2many(
+        "lastmile.route", string="Routes to Optimize", help="Empty: the whole day is planned."
+    )
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
     user_id = fields.Many2one("res.users", required=True, default=lambda self: self.env.user)
     state = fields.Selection(
@@ -39,11 +42,12 @@ class LastmileRoutePlanning(models.Model):
     def action_plan(self, date=None):
         """Plan the day now when it is quick, else in the background; either way the dispatcher
         gets a notification with the result."""
-        self.env["lastmile.route"]._check_dispatcher()
+        Route = self.env["lastmile.route"]
+        Route._check_dispatcher()
         day = fields.Date.to_date(date) if date else fields.Date.context_today(self)
         time_limit = self.env.company.lastmile_plan_time_limit or 10
         if time_limit <= 3:
-            return self.env["lastmile.route"]._notify_summary([self.env["lastmile.route"].plan_routes(day)])
+            return Route._notify_summary([Route.plan_routes(day)])
         self.create({"date": day, "time_limit": time_limit})
         self.env.ref("lastmile_delivery.ir_cron_lastmile_plan")._trigger()
         return notification_action(
@@ -51,6 +55,35 @@ class LastmileRoutePlanning(models.Model):
                 "Planning the routes of %(day)s in the background (about %(seconds)s s). You will be "
                 "notified when they are ready.",
                 day=format_date(self.env, day),
+                seconds=time_limit,
+            ),
+            "info",
+        )
+
+    @api.model
+    def action_optimize(self, routes):
+        """Re-sequence ``routes`` now when it is quick, else in the background, as
+        :meth:`action_plan`."""
+        routes._check_dispatcher()
+        routes.check_access("write")
+        time_limit = self.env.company.lastmile_plan_time_limit or 10
+        if time_limit <= 3 or not routes:
+            return routes._notify_summary(routes._optimize())
+        for company, company_routes in routes.grouped("company_id").items():
+            self.create(
+                {
+                    "date": min(company_routes.mapped("date")),
+                    "company_id": company.id,
+                    "route_ids": [fields.Command.set(company_routes.ids)],
+                    "time_limit": time_limit,
+                }
+            )
+        self.env.ref("lastmile_delivery.ir_cron_lastmile_plan")._trigger()
+        return notification_action(
+            self.env._(
+                "Optimizing %(count)s route(s) in the background (about %(seconds)s s each). You will "
+                "be notified when they are ready.",
+                count=len(routes),
                 seconds=time_limit,
             ),
             "info",
@@ -78,10 +111,17 @@ class LastmileRoutePlanning(models.Model):
         day = format_date(self.env, self.date)
         for _attempt in range(attempts):
             try:
-                summary = Route.plan_routes(self.date, time_limit=self.time_limit)
+                if self.route_ids:
+                    summaries = (
+                        self.route_ids.with_user(self.user_id)
+                        .with_company(self.company_id)
+                        ._optimize(self.time_limit)
+                    )
+                else:
+                    summaries = [Route.plan_routes(self.date, time_limit=self.time_limit)]
                 self.env.flush_all()  # a conflict with a concurrent change shows here
-                notification = Route._notify_summary([summary])["params"]
-                state = "failed" if summary.get("error") else "done"
+                notification = Route._notify_summary(summaries)["params"]
+                state = "failed" if any(s.get("error") for s in summaries) else "done"
                 break
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 self.env.cr.rollback()

@@ -49,6 +49,12 @@ class ResCompany(models.Model):
     lastmile_weight_preference = fields.Float(
         string="Preference Bonus", default=5.0, help="Score points won by drivers a “prefer” rule points to."
     )
+    lastmile_prefer_minutes = fields.Integer(
+        string="Preference in Planning (min)",
+        default=10,
+        help="Route planning gives a delivery to a driver its “prefer” rules point to unless another "
+        "driver saves more than these minutes of work.",
+    )
     lastmile_road_factor = fields.Float(
         string="Road Factor",
         default=1.3,
@@ -221,6 +227,9 @@ class ResCompany(models.Model):
                     params.get_param("lastmile.osrm_url") or "",
                     # a short wait: the server is remote, and the plan falls back without it
                     timeout=min(max(float(params.get_param("lastmile.osrm_timeout") or 10), 1), 15),
+                    # the server's --max-table-size (OSRM's default: 100)
+                    table_limit=max(int(params.get_param("lastmile.osrm_table_limit") or 100), 2),
+                    fallback=straight,
                 )
             except matrix_service.MatrixError as error:
                 warning = str(error)

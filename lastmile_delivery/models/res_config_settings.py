@@ -21,6 +21,7 @@ class ResConfigSettings(models.TransientModel):
     lastmile_road_factor = fields.Float(related="company_id.lastmile_road_factor", readonly=False)
     lastmile_speed_kmh = fields.Float(related="company_id.lastmile_speed_kmh", readonly=False)
     lastmile_plan_time_limit = fields.Integer(related="company_id.lastmile_plan_time_limit", readonly=False)
+    lastmile_prefer_minutes = fields.Integer(related="company_id.lastmile_prefer_minutes", readonly=False)
     lastmile_notify_dispatched = fields.Selection(
         related="company_id.lastmile_notify_dispatched", readonly=False
     )

@@ -1,11 +1,12 @@
 from datetime import datetime
-from unittest.mock import patch
+from unittest.mock import MagicMock, patch
 
 import psycopg2
 import requests
 from freezegun import freeze_time
 
 import odoo
+from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
@@ -17,6 +18,10 @@ from .common import ATOMIUM, MIDI, NEAR, NOW, WAREHOUSE, LastmileCase
 DAY = "2026-11-18"
 
 
+def engine_seconds(origin, moment):
+    return int((moment - origin).total_seconds())
+
+
 @freeze_time(NOW)
 @tagged("post_install", "-at_install")
 class TestRoutePlanning(LastmileCase):
@@ -24,6 +29,7 @@ class TestRoutePlanning(LastmileCase):
     def setUpClass(cls):
         super().setUpClass()
         matrix_service.CACHE.clear()
+        cls.company.lastmile_plan_time_limit = 1  # plans at once (longer ones: see the background tests)
         cls.points = [NEAR, MIDI, ATOMIUM, (50.8300, 4.3700), (50.8600, 4.3900), (50.8200, 4.3400)]
         cls.customers = [cls._create_customer(f"Stop {i}", p) for i, p in enumerate(cls.points)]
 
@@ -307,12 +313,12 @@ class TestRoutePlanning(LastmileCase):
         self.assertAlmostEqual(route.planned_return_km, way_back, delta=0.05)  # kept to 0.1 km
 
     def test_costs_plan_as_many_stops_as_no_costs(self):
-        """A shop's plan has a delivery chosen by hand (so OR-Tools plans it): with costs per hour
-        and per km on every driver, it serves as many stops as without."""
+        """A shop's plan has a delivery chosen by hand: with costs per hour and per km on every
+        driver, it serves as many stops as without."""
         tasks = self._tasks()
         tasks[0].driver_id = self.driver  # chosen by hand
         without = self.plan()
-        self.assertEqual(without["engine"], "ortools")
+        self.assertEqual(without["engine"], "pyvrp")
         (self.driver | self.other_driver).write({"cost_per_hour": 25, "cost_per_km": 0.5})
         with_costs = self.plan()
         self.assertEqual(without["planned"], 6)
@@ -384,6 +390,7 @@ class TestRoutePlanning(LastmileCase):
         with (
             freeze_time("2026-11-18 10:05:00"),
             patch.object(engine, "_solve_ortools", return_value=failed),
+            patch.object(engine, "_solve_pyvrp", return_value=failed),
         ):
             result = self.env["lastmile.route"].with_user(self.dispatcher_user).action_replan(DAY)
         self.assertEqual(result["params"]["type"], "danger")
@@ -428,7 +435,11 @@ class TestRoutePlanning(LastmileCase):
             kept = [s.id for s in sub.stops if s.id != left_out.id]
             return engine.Solution(engine="ortools", routes=[engine.schedule(sub, vehicle, kept)])
 
-        with patch.object(engine, "_repair"), patch.object(engine, "_solve_ortools", without_the_last):
+        with (
+            patch.object(engine, "_repair"),
+            patch.object(engine, "_solve_ortools", without_the_last),
+            patch.object(engine, "_solve_pyvrp", without_the_last),
+        ):
             route.with_user(self.dispatcher_user).action_optimize()
         self.assertEqual(left_out.driver_id, self.driver)
         self.assertEqual(left_out.state, "assigned")
@@ -499,3 +510,200 @@ class TestRoutePlanning(LastmileCase):
         self.assertEqual(run.state, "done")
         self.assertIn("3 stop(s) planned", bus.call_args.args[1]["message"])
         self.assertTrue(all(tasks.mapped("route_id")))
+
+
+@freeze_time(NOW)
+@tagged("post_install", "-at_install")
+class TestPlanningAsShopsHaveIt(LastmileCase):
+    """A day with what real shops have: dispatch rules, a delivery pinned by hand, a driver on
+    the road, the working hours' lunch hour and a driver's flexible break, weight and volume."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        matrix_service.CACHE.clear()
+        cls.company.lastmile_plan_time_limit = 1
+        cls.points = [NEAR, MIDI, ATOMIUM, (50.8300, 4.3700), (50.8600, 4.3900), (50.8200, 4.3400)]
+        cls.customers = [cls._create_customer(f"Stop {i}", p) for i, p in enumerate(cls.points)]
+        cls.cold = cls.env["lastmile.driver.tag"].create({"name": "Refrigerated"})
+        cls.other_driver.write({"tag_ids": [Command.set(cls.cold.ids)], "break_minutes": 30})
+
+    def _task(self, i, start=9, end=17, **values):
+        return self._create_task(
+            partner=self.customers[i % len(self.customers)],
+            start=datetime(2026, 11, 18, start),
+            end=datetime(2026, 11, 18, end),
+            **values,
+        )
+
+    def test_plan_with_rules_pins_a_started_driver_and_breaks(self):
+        Rule = self.env["lastmile.dispatch.rule"]
+        frozen = self._task(1)
+        heavy = self._task(2, weight=300.0)
+        pinned = self._task(3)
+        afternoon = [self._task(i, start=13, end=15) for i in range(3)]
+        afternoon.append(self._task(3, start=13, end=15))
+        afternoon[-1].driver_id = self.driver  # Ana's, chosen by hand
+        Rule.create(
+            {"name": "Cold", "domain": f"[('id', '=', {frozen.id})]", "tag_ids": [Command.set(self.cold.ids)]}
+        )
+        Rule.create(
+            {
+                "name": "Heavy",
+                "mode": "prefer",
+                "domain": f"[('id', '=', {heavy.id})]",
+                "driver_ids": [Command.set(self.driver.ids)],
+            }
+        )
+        self.company.lastmile_prefer_minutes = 60
+        # Ana is on the road at 10:00: one delivered, one under way, one more on her van
+        first, second, third = (self._task(i, end=12) for i in (4, 5, 0))
+        (first | second | third).driver_id = self.driver
+        morning = self.env["lastmile.route"].plan_routes(DAY, time_limit=1)
+        self.assertFalse(morning.get("error"), morning)
+        pinned.driver_id = self.driver  # chosen by hand
+        with freeze_time("2026-11-18 10:00:00"):
+            ordered = (first | second | third).sorted("sequence")
+            self.assertEqual(len(ordered.route_id), 1, "Ana's three deliveries are on her route")
+            ordered[0].action_start()
+            ordered[0].action_deliver()
+            ordered[1].action_start()
+            Route = self.env["lastmile.route"].with_user(self.dispatcher_user)
+            tasks = self.env["lastmile.delivery.task"].search(
+                [("scheduled_date", "=", DAY), ("state", "in", ["new", "assigned", "in_transit"])]
+            )
+            drivers = self.driver | self.other_driver
+            plan = Route._prepare_plan(self.company, fields.Date.to_date(DAY), tasks, drivers, 1)
+            self.assertEqual(plan["solution"].engine, "pyvrp", "rules, pins and a driver on the road: PyVRP")
+            self.assertFalse(plan["solution"].error)
+            vehicles = {v.id: v for v in plan["problem"].vehicles}
+            noon = engine_seconds(plan["origin"], datetime(2026, 11, 18, 12))
+            self.assertEqual(
+                [(b.earliest, b.latest, b.duration) for b in vehicles[self.driver.id].breaks],
+                [(noon, noon, 3600)],
+                "Ana's lunch hour is a fixed break",
+            )
+            self.assertEqual(
+                [(b.earliest, b.latest, b.duration) for b in vehicles[self.other_driver.id].breaks],
+                [(noon - 1800, noon + 7200 - 1800, 1800)],
+                "Bruno's flexible break replaces it: 30 min between 11:30 and 14:00",
+            )
+            self.assertTrue(vehicles[self.driver.id].on_the_road)
+            summary = Route.plan_routes(DAY, time_limit=1)
+        self.assertFalse(summary.get("error"))
+        self.assertEqual(frozen.driver_id, self.other_driver, "only the refrigerated van")
+        self.assertEqual(heavy.driver_id, self.driver, "preferred, an hour of work is worth it")
+        self.assertEqual(pinned.driver_id, self.driver, "chosen by hand")
+        self.assertEqual(ordered[1].driver_id, self.driver)
+        self.assertEqual(ordered[1].sequence, 2, "under way: first after the one delivered")
+        for task in (*afternoon, frozen, heavy, pinned, second, third):
+            self.assertTrue(task.route_id, task.display_name)
+        # nobody serves during Ana's lunch hour
+        ana = self.env["lastmile.delivery.task"].search(
+            [("driver_id", "=", self.driver.id), ("eta", "!=", False)]
+        )
+        for task in ana:
+            self.assertFalse(datetime(2026, 11, 18, 12) < task.eta < datetime(2026, 11, 18, 13), task.eta)
+        self.assertTrue(ana.filtered(lambda t: t.eta >= datetime(2026, 11, 18, 13)), "her day spans lunch")
+
+    def test_plan_is_the_same_for_the_same_day_data_and_iterations(self):
+        for i in range(6):
+            self._task(i, weight=20.0 * i)
+        Route = self.env["lastmile.route"].with_user(self.dispatcher_user)
+        plans = []
+        for _run in range(2):  # the second plan starts from the first's routes: same plan
+            Route.plan_routes(DAY, time_limit=30, iteration_limit=300)
+            tasks = self.env["lastmile.delivery.task"].search([("scheduled_date", "=", DAY)], order="id")
+            plans.append([(t.driver_id.id, t.sequence, t.eta) for t in tasks])
+        self.assertEqual(plans[0], plans[1])
+
+    def test_volume_is_planned(self):
+        """Vans of 0.5 m³ and 500 kg: three light deliveries of 0.3 m³ take both vans and one
+        waits; one of 0.8 m³ fits no van, and says so."""
+        self.driver.capacity_volume = 0.5
+        self.other_driver.capacity_volume = 0.5
+        tasks = [self._task(i, volume=0.3) for i in range(3)]
+        bulky = self._task(4, volume=0.8)
+        summary = self.env["lastmile.route"].plan_routes(DAY, time_limit=1)
+        self.assertEqual(summary["planned"], 2, "one 0.3 m³ delivery per 0.5 m³ van")
+        unplanned = [t for t in tasks if not t.route_id]
+        self.assertEqual(len(unplanned), 1)
+        self.assertIn("capacities", unplanned[0].dispatch_issue)
+        self.assertFalse(bulky.route_id)
+        self.assertIn(
+            "its volume of 0.800 m³ is more than any vehicle on duty holds (0.500 m³)", bulky.dispatch_issue
+        )
+
+    def test_optimize_and_replan_run_in_the_background(self):
+        tasks = [self._task(i, driver_id=self.driver.id) for i in range(4)]
+        self.env["lastmile.route"].plan_routes(DAY, time_limit=1)
+        route = tasks[0].route_id
+        self.company.lastmile_plan_time_limit = 4
+        Planning = self.env["lastmile.route.planning"]
+        for act in (
+            lambda: route.with_user(self.dispatcher_user).action_optimize(),
+            lambda: self.env["lastmile.route"].with_user(self.dispatcher_user).action_replan(DAY),
+        ):
+            result = act()
+            self.assertIn("in the background", result["params"]["message"])
+            run = Planning.search([], limit=1)
+            self.assertEqual(run.state, "queued")
+            with (
+                patch.object(self.env.cr, "commit"),
+                patch.object(type(self.env["res.users"]), "_bus_send") as bus,
+            ):
+                Planning._cron_run()
+            self.assertEqual(run.state, "done", run.summary)
+            self.assertIn("4 stop(s) planned", run.summary)
+            self.assertEqual(bus.call_args.args[1]["message"], run.summary)
+            self.assertEqual(bus.call_args.args[0], "simple_notification")
+        self.assertEqual(route.task_ids, self.env["lastmile.delivery.task"].browse([t.id for t in tasks]))
+        with self.assertRaises(AccessError):
+            route.with_user(self.driver_user).action_optimize()
+
+    def test_osrm_with_a_table_limit_and_an_unroutable_pair(self):
+        """An OSRM server that answers at most 3 × 3 places and finds no road to one customer
+        from one other: the plan asks in blocks, uses the road times, and the straight line
+        for that pair only, and says so."""
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("lastmile.matrix_provider", "osrm")
+        params.set_param("lastmile.osrm_url", "http://osrm.example:5000")
+        params.set_param("lastmile.osrm_table_limit", "3")
+        matrix_service.FAILURES.clear()
+        tasks = [self._task(i) for i in range(6)]
+        asked = []
+
+        def table(url, params, timeout):
+            places = [tuple(float(v) for v in c.split(","))[::-1] for c in url.rsplit("/", 1)[1].split(";")]
+            sources = (
+                [places[int(k)] for k in params["sources"].split(";")] if "sources" in params else places
+            )
+            targets = (
+                [places[int(k)] for k in params["destinations"].split(";")]
+                if "destinations" in params
+                else places
+            )
+            asked.append((len(sources), len(targets)))
+            rows = [
+                [
+                    None if (a == tuple(ATOMIUM) and b == tuple(NEAR)) else haversine_km(*a, *b) * 1300
+                    for b in targets
+                ]
+                for a in sources
+            ]
+            answer = MagicMock(status_code=200)
+            answer.json.return_value = {
+                "code": "Ok",
+                "durations": [[v and v / 8 for v in row] for row in rows],
+                "distances": rows,
+            }
+            return answer
+
+        with patch.object(requests, "get", side_effect=table):
+            summary = self.env["lastmile.route"].plan_routes(DAY, time_limit=1)
+        self.assertTrue(asked)
+        self.assertTrue(all(s <= 3 and t <= 3 for s, t in asked), asked)
+        self.assertGreater(len(asked), 1, "7 places in blocks of 3")
+        self.assertEqual(summary["planned"], 6)
+        self.assertIn("OSRM found no road for 1 of the", summary["warning"])
+        self.assertEqual({t.route_id.matrix_provider for t in tasks}, {"osrm"})
