@@ -11,6 +11,7 @@ from odoo.tools import SQL, format_duration
 from ..services import dispatch as engine
 from ..services import routing as routing_engine
 from ..services.geo import has_coordinates, haversine_km, point
+from ..tools import local_time
 
 
 class LastmileDriver(models.Model):
@@ -298,12 +299,8 @@ class LastmileDriver(models.Model):
             flexible = []
             if driver.break_minutes:
                 tz = pytz.timezone(driver.resource_calendar_id.tz or "UTC")
-
-                def at(hours, tz=tz):
-                    moment = tz.localize(datetime.combine(day, time.min) + timedelta(hours=hours))
-                    return moment.astimezone(pytz.utc).replace(tzinfo=None)
-
-                opens, closes = at(driver.break_from), at(driver.break_until)
+                opens = local_time(day, driver.break_from, tz)
+                closes = local_time(day, driver.break_until, tz)
                 duration = timedelta(minutes=driver.break_minutes)
                 flexible = [(opens, closes - duration, duration)]
                 pauses = [(s, d) for s, d in pauses if s + d <= opens or s >= closes]

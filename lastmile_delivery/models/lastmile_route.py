@@ -230,8 +230,7 @@ class LastmileRoute(models.Model):
     def action_optimize(self):
         """Re-sequence each route's own stops (same driver, same stops), in the background like
         a plan of the day, with the same notification."""
-        self._check_dispatcher()
-        return self.env["lastmile.route.planning"].action_optimize(self)
+        return self.env["lastmile.route.planning"]._optimize_routes(self)
 
     @api.model
     def action_replan(self, date=None):
@@ -646,6 +645,8 @@ class LastmileRoute(models.Model):
         """(task, reason) of the stops the engine left out, in words a dispatcher reads."""
         Task = self.env["lastmile.delivery.task"]
         drivers = plan["drivers"]
+        biggest_weight = max(drivers.mapped("capacity_weight") or [0])
+        biggest_volume = max(drivers.mapped("capacity_volume") or [0])
         out = []
         for item in plan["solution"].unserved:
             tasks = plan["groups"][item.stop_id]
@@ -656,13 +657,13 @@ class LastmileRoute(models.Model):
                     "(%(biggest).3f %(unit)s)",
                     volume=sum(tasks.mapped("volume")),
                     unit=tasks[:1].volume_uom_name,
-                    biggest=max(drivers.mapped("capacity_volume") or [0]),
+                    biggest=biggest_volume,
                 )
             elif item.reason == engine.REASON_CAPACITY:
                 detail = self.env._(
                     "it weighs %(weight).1f kg, more than any vehicle on duty carries (%(biggest).1f kg)",
                     weight=sum(tasks.mapped("weight")),
-                    biggest=max(drivers.mapped("capacity_weight") or [0]),
+                    biggest=biggest_weight,
                 )
             out.extend((task, Task._format_unassigned_reason(item.reason, detail)) for task in tasks)
         return out

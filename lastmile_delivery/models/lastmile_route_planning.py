@@ -45,49 +45,53 @@ class LastmileRoutePlanning(models.Model):
         Route = self.env["lastmile.route"]
         Route._check_dispatcher()
         day = fields.Date.to_date(date) if date else fields.Date.context_today(self)
-        time_limit = self.env.company.lastmile_plan_time_limit or 10
-        if time_limit <= 3:
-            return Route._notify_summary([Route.plan_routes(day)])
-        self.create({"date": day, "time_limit": time_limit})
-        self.env.ref("lastmile_delivery.ir_cron_lastmile_plan")._trigger()
-        return notification_action(
-            self.env._(
+        return self._plan_now_or_queue(
+            lambda: [Route.plan_routes(day)],
+            [{"date": day}],
+            lambda seconds: self.env._(
                 "Planning the routes of %(day)s in the background (about %(seconds)s s). You will be "
                 "notified when they are ready.",
                 day=format_date(self.env, day),
-                seconds=time_limit,
+                seconds=seconds,
             ),
-            "info",
         )
 
     @api.model
-    def action_optimize(self, routes):
+    def _optimize_routes(self, routes):
         """Re-sequence ``routes`` now when it is quick, else in the background, as
         :meth:`action_plan`."""
         routes._check_dispatcher()
         routes.check_access("write")
-        time_limit = self.env.company.lastmile_plan_time_limit or 10
-        if time_limit <= 3 or not routes:
-            return routes._notify_summary(routes._optimize())
-        for company, company_routes in routes.grouped("company_id").items():
-            self.create(
+        if not routes:
+            return routes._notify_summary([])
+        return self._plan_now_or_queue(
+            routes._optimize,
+            [
                 {
                     "date": min(company_routes.mapped("date")),
                     "company_id": company.id,
                     "route_ids": [fields.Command.set(company_routes.ids)],
-                    "time_limit": time_limit,
                 }
-            )
-        self.env.ref("lastmile_delivery.ir_cron_lastmile_plan")._trigger()
-        return notification_action(
-            self.env._(
+                for company, company_routes in routes.grouped("company_id").items()
+            ],
+            lambda seconds: self.env._(
                 "Optimizing %(count)s route(s) in the background (about %(seconds)s s each). You will "
                 "be notified when they are ready.",
                 count=len(routes),
-                seconds=time_limit,
+                seconds=seconds,
             ),
-            "info",
         )
+
+    @api.model
+    def _plan_now_or_queue(self, plan_now, runs, message):
+        """With a search time of 3 s or less, ``plan_now()`` (summaries) and its notification;
+        else the ``runs`` (values) queued for the scheduled action and ``message(seconds)``."""
+        time_limit = self.env.company.lastmile_plan_time_limit or 10
+        if time_limit <= 3:
+            return self.env["lastmile.route"]._notify_summary(plan_now())
+        self.create([{**values, "time_limit": time_limit} for values in runs])
+        self.env.ref("lastmile_delivery.ir_cron_lastmile_plan")._trigger()
+        return notification_action(message(time_limit), "info")
 
     @api.model
     def _cron_run(self, limit=5):
@@ -112,11 +116,7 @@ class LastmileRoutePlanning(models.Model):
         for _attempt in range(attempts):
             try:
                 if self.route_ids:
-                    summaries = (
-                        self.route_ids.with_user(self.user_id)
-                        .with_company(self.company_id)
-                        ._optimize(self.time_limit)
-                    )
+                    summaries = Route.browse(self.route_ids.ids)._optimize(self.time_limit)
                 else:
                     summaries = [Route.plan_routes(self.date, time_limit=self.time_limit)]
                 self.env.flush_all()  # a conflict with a concurrent change shows here

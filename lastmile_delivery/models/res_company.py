@@ -1,5 +1,4 @@
 import zlib
-from datetime import datetime, time, timedelta
 
 import pytz
 
@@ -9,6 +8,7 @@ from odoo.tools import SQL, format_date, format_datetime
 
 from ..services import dispatch as dispatch_service
 from ..services import matrix as matrix_service
+from ..tools import local_time
 
 DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
@@ -265,9 +265,7 @@ class ResCompany(models.Model):
 
     def _lastmile_localize(self, day, hours=0.0):
         """``day`` at ``hours`` (e.g. 9.5 for 09:30) in the shop's time zone, as naive UTC."""
-        hours = min(max(hours, 0.0), 24.0)
-        moment = datetime.combine(day, time.min) + timedelta(hours=hours)
-        return self._lastmile_tz().localize(moment).astimezone(pytz.utc).replace(tzinfo=None)
+        return local_time(day, min(max(hours, 0.0), 24.0), self._lastmile_tz())
 
     def _lastmile_date_of(self, moment):
         """The shop's day of ``moment`` (naive UTC)."""

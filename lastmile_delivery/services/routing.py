@@ -29,7 +29,7 @@ Two backends behind one interface:
   routes.
 
 ``engine="auto"`` runs PyVRP when the problem fits it and takes its plan when that plan keeps
-every rule with the breaks placed; else OR-Tools, started from PyVRP's plan when there is one.
+every rule with the breaks placed; else OR-Tools.
 
 Before solving, stops that no vehicle can possibly serve are set aside with a reason; stops the
 solver leaves out get one too, so a plan is usually partial rather than empty. Every plan goes
@@ -50,11 +50,13 @@ import os
 import pickle
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -150,6 +152,15 @@ def sum_loads(values):
     return tuple(sum(column) for column in zip(*(_loads(v, dimensions) for v in values), strict=True))
 
 
+class Restrictions(NamedTuple):
+    """What a vehicle's routing profile holds: the stops it may not serve, those it does not
+    prefer, and its cost per distance when there are such (their arcs carry the whole cost)."""
+
+    forbidden: frozenset
+    unpreferred: frozenset
+    distance_cost: int | None
+
+
 @dataclass
 class Problem:
     durations: Sequence[Sequence[int]]  # numpy array or lists
@@ -211,6 +222,24 @@ class Problem:
         return _add(
             *(self.demand(s) for s in stops if s.pickup_id is None and not s.is_pickup), dims=self.dimensions
         )
+
+    @functools.cached_property
+    def restrictions(self) -> dict:
+        """{vehicle id: its :class:`Restrictions`} of the vehicles that have some: the stops it
+        may not serve and, with a preference cost, those it does not prefer."""
+        keys = {}
+        for vehicle in self.vehicles:
+            forbidden = frozenset(s.id for s in self.stops if not s.allowed(vehicle.id))
+            unpreferred = (
+                frozenset(s.id for s in self.stops if not s.preferred(vehicle.id))
+                if self.preference_cost
+                else frozenset()
+            )
+            if forbidden or unpreferred:
+                keys[vehicle.id] = Restrictions(
+                    forbidden, unpreferred, vehicle.distance_cost if unpreferred else None
+                )
+        return keys
 
     @functools.cached_property
     def stops_by_id(self) -> dict:
@@ -642,7 +671,7 @@ def pyvrp_refusal(problem: Problem) -> str:
     if late:
         return f"stops on board that can only be late ({', '.join(map(str, late[:3]))})"
     size = len(problem.durations)
-    profiles = len(_PyvrpModel.profile_keys(problem)) + 1
+    profiles = len(set(problem.restrictions.values())) + 1
     if profiles * 2 * size * size * 8 > PYVRP_MATRIX_BUDGET:
         return f"{profiles} routing profiles of {size} places are above the memory budget"
     return ""
@@ -652,10 +681,6 @@ def _on_time_possible(problem: Problem, stop: Stop) -> bool:
     """Whether the stop's vehicle, going straight there now, serves it in its window."""
     vehicle = problem.vehicles_by_id[stop.vehicle_id]
     return vehicle.shift_start + int(problem.durations[vehicle.start, stop.location]) <= stop.window_end
-
-
-def pyvrp_can_solve(problem: Problem) -> bool:
-    return not pyvrp_refusal(problem)
 
 
 def solve(problem: Problem) -> Solution:
@@ -685,7 +710,6 @@ def solve(problem: Problem) -> Solution:
     # PyVRP found no plan that keeps every rule (stops on board that can only be late, which
     # it cannot express): OR-Tools plans with lateness
     fallback = _solve_ortools(dataclasses.replace(sub, time_limit=max(problem.time_limit / 2, 1.0)))
-    fallback.engine = "ortools"
     return _finish(problem, sub, fallback, unserved, started)
 
 
@@ -708,7 +732,7 @@ def _finish(problem: Problem, sub: Problem, solution: Solution, unserved: list, 
     ]
     solution.unserved = unserved + solution.unserved + dropped
     _release_late(sub, solution)
-    _repair(sub, solution, deadline=started + max(1.0, problem.time_limit * 0.2) + solution.seconds)
+    _repair(sub, solution, deadline=time.perf_counter() + max(1.0, problem.time_limit * 0.2))
     solution.seconds = time.perf_counter() - started
     violations = check(problem, solution)
     if violations:
@@ -1087,14 +1111,12 @@ def _search_in_child(payload: dict) -> dict:
     data = payload["problem"]
     data["durations"] = np.load(payload["durations"], mmap_mode="r")
     data["distances"] = np.load(payload["distances"], mmap_mode="r")
-    return _to_dict(_search(_problem_from_dict(data), payload["backend"]))
+    return dataclasses.asdict(_search(_problem_from_dict(data), payload["backend"]))
 
 
 def _in_child(problem: Problem, backend: str) -> Solution:
     """The search of ``backend`` in a child process (see ``_CHILD``); in this process when
     there is no Python interpreter to start (Odoo embedded in another program)."""
-    import tempfile  # noqa: PLC0415
-
     name = _BACKEND_NAMES[backend]
     python = sys.executable
     if not python or not os.path.basename(python).startswith("python"):
@@ -1132,10 +1154,6 @@ def _in_child(problem: Problem, backend: str) -> Solution:
     except Exception as error:  # noqa: BLE001 - whatever went wrong, the plan failed and says why
         tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or [str(error)]
         return Solution(engine=backend, error=f"the {name} search stopped with an error ({tail[0]})")
-
-
-def _to_dict(value) -> dict:
-    return dataclasses.asdict(value)
 
 
 def _problem_to_dict(problem: Problem) -> dict:
@@ -1253,11 +1271,8 @@ class _OrToolsModel:
         callbacks = {}
         distance = None
         for v_index, vehicle in enumerate(self.vehicles):
-            unpreferred = (
-                frozenset(i for i, s in enumerate(self.stops) if not s.preferred(vehicle.id))
-                if problem.preference_cost
-                else frozenset()
-            )
+            restrictions = problem.restrictions.get(vehicle.id)
+            unpreferred = restrictions.unpreferred if restrictions else frozenset()
             key = (vehicle.time_cost, vehicle.distance_cost, unpreferred)
             if key not in callbacks:
                 matrix = vehicle.time_cost * (self.travel + self.service[:, None])
@@ -1265,7 +1280,9 @@ class _OrToolsModel:
                     distance = self._node_matrix(problem.distances) if distance is None else distance
                     matrix = matrix + vehicle.distance_cost * distance
                 if unpreferred:
-                    columns = [self.first_stop + i for i in sorted(unpreferred)]
+                    columns = sorted(
+                        self.stop_node[stop_id] for stop_id in unpreferred if stop_id in self.stop_node
+                    )
                     matrix[:, columns] += problem.preference_cost
                 callbacks[key] = self.routing.RegisterTransitMatrix(matrix.tolist())
             self.routing.SetArcCostEvaluatorOfVehicle(callbacks[key], v_index)
@@ -1273,8 +1290,8 @@ class _OrToolsModel:
 
     def _add_time(self):
         time_matrix = self.travel + self.service[:, None]
-        self.time_callback = self.routing.RegisterTransitMatrix(time_matrix.tolist())
-        self.routing.AddDimension(self.time_callback, self.horizon, self.horizon, False, "Time")
+        callback = self.routing.RegisterTransitMatrix(time_matrix.tolist())
+        self.routing.AddDimension(callback, self.horizon, self.horizon, False, "Time")
         self.time = self.routing.GetDimensionOrDie("Time")
 
     def _add_load(self):
@@ -1473,7 +1490,6 @@ class _PyvrpModel:
         )
         self.location_of = {s.id: self.n_depots + i for i, s in enumerate(self.stops)}
         self.pairs = [s for s in self.stops if s.pickup_id is not None]
-        self.keys = self.profile_keys(problem)
         self.client_stops = [s for s in self.stops if not s.is_pickup and s.pickup_id is None]
 
     def _start(self, vehicle: Vehicle) -> tuple:
@@ -1489,21 +1505,6 @@ class _PyvrpModel:
         )
         return self.problem.stops_by_id[vehicle.locked[-1]].location, prefix.visits[-1].departure
 
-    @staticmethod
-    def profile_keys(problem: Problem) -> dict:
-        """{vehicle id: its restrictions}: the stops it may not serve and, with a preference
-        cost, those it does not prefer (with its cost per distance, which their arcs carry)."""
-        keys = {}
-        for vehicle in problem.vehicles:
-            forbidden = frozenset(s.id for s in problem.stops if not s.allowed(vehicle.id))
-            unpreferred = (
-                frozenset(s.id for s in problem.stops if not s.preferred(vehicle.id))
-                if problem.preference_cost
-                else frozenset()
-            )
-            keys[vehicle.id] = (forbidden, unpreferred, vehicle.distance_cost if unpreferred else None)
-        return {v: k for v, k in keys.items() if k[0] or k[1]}
-
     def _profiles(self):
         """(duration matrices, distance matrices, {vehicle id: profile})."""
         problem = self.problem
@@ -1515,12 +1516,12 @@ class _PyvrpModel:
             distance[:, self.open_end] = distance[self.open_end, :] = 0
         durations, distances, profile_of, numbers = [duration], [distance], {}, {}
         out_of_reach = problem.horizon + 1
-        for vehicle_id, key in self.keys.items():
+        for vehicle_id, key in self.problem.restrictions.items():
             if key not in numbers:
                 forbidden, unpreferred, distance_cost = key
-                dur, dist = duration.copy(), distance.copy()
+                dur = duration.copy()
+                dist = distance * distance_cost if unpreferred else distance.copy()
                 if unpreferred:
-                    dist = distance * distance_cost
                     columns = [self.location_of[s] for s in unpreferred if s in self.location_of]
                     dist[:, columns] += problem.preference_cost
                 columns = [self.location_of[s] for s in forbidden if s in self.location_of]
@@ -1539,7 +1540,7 @@ class _PyvrpModel:
         problem, pyvrp = self.problem, self.pyvrp
         big = sum(sum(problem.demand(s)) for s in problem.stops) + 1
         stops_by_id = problem.stops_by_id
-        groups = {}
+        groups = {}  # the arguments of a vehicle type: its vehicles
         for vehicle in problem.vehicles:
             place, start = self.starts[vehicle.id]
             locked = [stops_by_id[s] for s in vehicle.locked]
@@ -1548,51 +1549,37 @@ class _PyvrpModel:
             left = [max(c - k, 0) if c else big for c, k in zip(capacity, carried, strict=True)]
             max_stops = problem.max_stops(vehicle)
             stops_left = max(max_stops - len(locked), 0) if max_stops else len(self.stops) + 1
+            shift_end = max(vehicle.shift_end, start)
             overtime = problem.carries_work(vehicle)
-            key = (
-                self.depot_of[place],
-                self.depot_of[vehicle.end] if vehicle.end is not None else self.open_end,
-                tuple(left),
-                stops_left,
-                start,
-                vehicle.on_the_road,
-                vehicle.shift_end,
-                overtime,
-                vehicle.time_cost,
-                vehicle.distance_cost,
-                profile_of.get(vehicle.id, 0),
-            )
-            groups.setdefault(key, []).append(vehicle)
-        types = []
-        for key, group in groups.items():
-            start_depot, end_depot, left, stops_left, start, fixed, shift_end, overtime = key[:8]
-            time_cost, distance_cost, profile = key[8:]
-            shift_end = max(shift_end, start)
-            extra = {}
-            if fixed:
-                extra["start_late"] = start
+            arguments = {
+                "capacity": (*left, stops_left),
+                "start_depot": self.depot_of[place],
+                "end_depot": self.depot_of[vehicle.end] if vehicle.end is not None else self.open_end,
+                "tw_early": start,
+                "tw_late": problem.horizon if overtime else shift_end,
+                # preferences ride on the distances of their profile: its arcs hold the whole cost
+                "unit_distance_cost": 1
+                if vehicle.id in self.problem.restrictions
+                and self.problem.restrictions[vehicle.id].unpreferred
+                else vehicle.distance_cost,
+                "unit_duration_cost": vehicle.time_cost,
+                "profile": profile_of.get(vehicle.id, 0),
+            }
+            if vehicle.on_the_road:
+                arguments["start_late"] = start
             if overtime:  # it finishes what is on board, at a cost above any drop
-                extra.update(
+                arguments.update(
                     shift_duration=shift_end - start,
                     max_overtime=problem.horizon,
                     unit_overtime_cost=_must_serve_weight(problem),
                 )
-            # preferences ride on the distances of the profile: its arcs hold the whole cost
-            restricted = profile and self.keys[group[0].id][2] is not None
-            types.append(
-                pyvrp.VehicleType(
-                    num_available=len(group),
-                    capacity=[*left, stops_left],
-                    start_depot=start_depot,
-                    end_depot=end_depot,
-                    tw_early=start,
-                    tw_late=problem.horizon if overtime else shift_end,
-                    unit_distance_cost=1 if restricted else distance_cost,
-                    unit_duration_cost=time_cost,
-                    profile=profile,
-                    **extra,
-                )
+            groups.setdefault(tuple(sorted(arguments.items())), []).append(vehicle)
+        types = [
+            pyvrp.VehicleType(
+                num_available=len(group), **{**dict(key), "capacity": list(dict(key)["capacity"])}
             )
+            for key, group in groups.items()
+        ]
         return types, list(groups.values())
 
     def _data(self, required_all: bool, durations, distances, types):

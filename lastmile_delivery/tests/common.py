@@ -1,7 +1,7 @@
 from contextlib import contextmanager
 from datetime import datetime
 from types import SimpleNamespace
-from unittest.mock import patch
+from unittest.mock import MagicMock, patch
 
 import freezegun
 from geopy.adapters import RequestsAdapter
@@ -21,6 +21,34 @@ NEAR = (50.8503, 4.3517)  # Rue Neuve, ~0.4 km north
 MIDI = (50.8357, 4.3365)  # Gare du Midi, ~1.7 km south-west
 ATOMIUM = (50.8949, 4.3415)  # ~5.4 km north
 NOW = datetime(2026, 11, 18, 7, 0)  # a Wednesday, before the shifts start (UTC)
+
+
+def osrm_table(trip, table_limit, asked):
+    """A fake OSRM server's ``/table`` (``requests.get``'s signature) that answers at most
+    ``table_limit`` sources by as many destinations, ``trip(source, target)`` giving
+    ``(seconds, meters)`` between two (latitude, longitude) places or None (no road); each
+    request's sources and targets are added to ``asked``."""
+
+    def get(url, params, timeout):
+        places = [tuple(float(v) for v in c.split(","))[::-1] for c in url.rsplit("/", 1)[1].split(";")]
+        sources = [places[int(k)] for k in params["sources"].split(";")] if "sources" in params else places
+        targets = (
+            [places[int(k)] for k in params["destinations"].split(";")]
+            if "destinations" in params
+            else places
+        )
+        assert len(sources) <= table_limit and len(targets) <= table_limit, "above the table limit"
+        asked.append((sources, targets))
+        trips = [[trip(a, b) for b in targets] for a in sources]
+        answer = MagicMock(status_code=200)
+        answer.json.return_value = {
+            "code": "Ok",
+            "durations": [[t and t[0] for t in row] for row in trips],
+            "distances": [[t and t[1] for t in row] for row in trips],
+        }
+        return answer
+
+    return get
 
 
 class LastmileCase(TransactionCase):

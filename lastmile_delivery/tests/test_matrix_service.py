@@ -7,6 +7,7 @@ import requests
 from odoo.tests import BaseCase, tagged
 
 from ..services import matrix as m
+from .common import osrm_table
 
 POINTS = [(50.8466, 4.3528), (50.8949, 4.3415), (50.8357, 4.3365)]
 
@@ -112,25 +113,11 @@ class TestMatrix(BaseCase):
         road = {(i, j): 100 * i + j for i in range(5) for j in range(5)}
         asked = []
 
-        def table(url, params, timeout):
-            places = [
-                tuple(reversed([float(v) for v in c.split(",")])) for c in url.rsplit("/", 1)[1].split(";")
-            ]
-            index = [points.index(p) for p in places]
-            sources = [index[int(k)] for k in params["sources"].split(";")] if "sources" in params else index
-            targets = (
-                [index[int(k)] for k in params["destinations"].split(";")]
-                if "destinations" in params
-                else index
-            )
-            self.assertLessEqual(len(sources), 2)
-            self.assertLessEqual(len(targets), 2)
-            asked.append((tuple(sources), tuple(targets)))
-            rows = [[None if (i, j) == (3, 4) else road[i, j] for j in targets] for i in sources]
-            answer = MagicMock(status_code=200)
-            answer.json.return_value = {"code": "Ok", "durations": rows, "distances": rows}
-            return answer
+        def trip(a, b):
+            i, j = points.index(a), points.index(b)
+            return None if (i, j) == (3, 4) else (road[i, j], road[i, j])
 
+        table = osrm_table(trip, 2, asked)
         session = MagicMock()
         session.get.side_effect = table
         fallback = m.StraightLineMatrix()

@@ -1,5 +1,5 @@
 from datetime import datetime
-from unittest.mock import MagicMock, patch
+from unittest.mock import patch
 
 import psycopg2
 import requests
@@ -10,16 +10,13 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
+from ..models.lastmile_route import seconds_since
 from ..services import matrix as matrix_service
 from ..services import routing as engine
 from ..services.geo import haversine_km
-from .common import ATOMIUM, MIDI, NEAR, NOW, WAREHOUSE, LastmileCase
+from .common import ATOMIUM, MIDI, NEAR, NOW, WAREHOUSE, LastmileCase, osrm_table
 
 DAY = "2026-11-18"
-
-
-def engine_seconds(origin, moment):
-    return int((moment - origin).total_seconds())
 
 
 @freeze_time(NOW)
@@ -577,7 +574,7 @@ class TestPlanningAsShopsHaveIt(LastmileCase):
             self.assertEqual(plan["solution"].engine, "pyvrp", "rules, pins and a driver on the road: PyVRP")
             self.assertFalse(plan["solution"].error)
             vehicles = {v.id: v for v in plan["problem"].vehicles}
-            noon = engine_seconds(plan["origin"], datetime(2026, 11, 18, 12))
+            noon = seconds_since(plan["origin"], datetime(2026, 11, 18, 12))
             self.assertEqual(
                 [(b.earliest, b.latest, b.duration) for b in vehicles[self.driver.id].breaks],
                 [(noon, noon, 3600)],
@@ -673,36 +670,15 @@ class TestPlanningAsShopsHaveIt(LastmileCase):
         tasks = [self._task(i) for i in range(6)]
         asked = []
 
-        def table(url, params, timeout):
-            places = [tuple(float(v) for v in c.split(","))[::-1] for c in url.rsplit("/", 1)[1].split(";")]
-            sources = (
-                [places[int(k)] for k in params["sources"].split(";")] if "sources" in params else places
-            )
-            targets = (
-                [places[int(k)] for k in params["destinations"].split(";")]
-                if "destinations" in params
-                else places
-            )
-            asked.append((len(sources), len(targets)))
-            rows = [
-                [
-                    None if (a == tuple(ATOMIUM) and b == tuple(NEAR)) else haversine_km(*a, *b) * 1300
-                    for b in targets
-                ]
-                for a in sources
-            ]
-            answer = MagicMock(status_code=200)
-            answer.json.return_value = {
-                "code": "Ok",
-                "durations": [[v and v / 8 for v in row] for row in rows],
-                "distances": rows,
-            }
-            return answer
+        def trip(a, b):
+            meters = haversine_km(*a, *b) * 1300
+            return None if (a, b) == (ATOMIUM, NEAR) else (meters / 8, meters)
 
+        table = osrm_table(trip, 3, asked)
         with patch.object(requests, "get", side_effect=table):
             summary = self.env["lastmile.route"].plan_routes(DAY, time_limit=1)
         self.assertTrue(asked)
-        self.assertTrue(all(s <= 3 and t <= 3 for s, t in asked), asked)
+        self.assertTrue(all(len(s) <= 3 and len(t) <= 3 for s, t in asked), asked)
         self.assertGreater(len(asked), 1, "7 places in blocks of 3")
         self.assertEqual(summary["planned"], 6)
         self.assertIn("OSRM found no road for 1 of the", summary["warning"])

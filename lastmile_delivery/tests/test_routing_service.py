@@ -32,20 +32,22 @@ def problem(stops, vehicles=None, **kw):
     )
 
 
+def for_engines(build, engines=("ortools", "pyvrp")):
+    """(engine, solution) of the problem ``build(engine)`` makes, for each engine."""
+    return [(engine, r.solve(build(engine))) for engine in engines]
+
+
 def sequences(solution):
     return {route.vehicle_id: [visit.stop_id for visit in route.visits] for route in solution.routes}
 
 
 @tagged("-at_install", "post_install")
 class TestRoutingEngine(BaseCase):
-    def for_engines(self, build, engines=("ortools", "pyvrp")):
-        return [(engine, r.solve(build(engine))) for engine in engines]
-
     def test_known_optimum_single_vehicle(self):
         """East to the far stop, across the diagonal, north back home: 68.28 km (10+10+28.28+
         10+10), shorter than two out-and-back trips (80 km)."""
         stops = [r.Stop(i, i) for i in range(1, 5)]
-        for engine, solution in self.for_engines(lambda e: problem(stops, engine=e)):
+        for engine, solution in for_engines(lambda e: problem(stops, engine=e)):
             self.assertEqual(solution.distance, 68283, engine)
             self.assertEqual(solution.duration, 600 + 600 + 1697 + 600 + 600, engine)
             self.assertIn(sequences(solution)["van"], ([1, 2, 4, 3], [3, 4, 2, 1]), engine)
@@ -54,7 +56,7 @@ class TestRoutingEngine(BaseCase):
     def test_capacity_splits_routes(self):
         vans = [r.Vehicle("a", 0, 0, capacity=10), r.Vehicle("b", 0, 0, capacity=10)]
         stops = [r.Stop(i, i, demand=5) for i in range(1, 5)]
-        for _engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+        for _engine, solution in for_engines(lambda e: problem(stops, vans, engine=e)):
             routes = sorted(sorted(seq) for seq in sequences(solution).values())
             self.assertEqual(routes, [[1, 2], [3, 4]])
             for route in solution.routes:
@@ -67,7 +69,7 @@ class TestRoutingEngine(BaseCase):
             r.Stop(1, 1, window_start=30 * 60, window_end=3600),
             r.Stop(2, 2, window_start=0, window_end=20 * 60),
         ]
-        for engine, solution in self.for_engines(lambda e: problem(stops, engine=e)):
+        for engine, solution in for_engines(lambda e: problem(stops, engine=e)):
             route = solution.routes[0]
             self.assertEqual([v.stop_id for v in route.visits], [2, 1], engine)
             self.assertEqual(route.visits[1].start, 30 * 60)
@@ -115,7 +117,7 @@ class TestRoutingEngine(BaseCase):
         """Too much work for the shift: the plan keeps what fits, each left-out stop says why."""
         vans = [r.Vehicle("van", 0, 0, shift_end=45 * 60)]
         stops = [r.Stop(i, i, service=0) for i in range(1, 5)]
-        for _engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+        for _engine, solution in for_engines(lambda e: problem(stops, vans, engine=e)):
             served = [v.stop_id for v in solution.routes[0].visits]
             self.assertEqual(len(served), 2, "one arm of 40 min fits in 45 min, not two")
             self.assertEqual(len(solution.unserved), 2)
@@ -124,14 +126,14 @@ class TestRoutingEngine(BaseCase):
     def test_several_depots(self):
         vans = [r.Vehicle("east", 2, 2), r.Vehicle("north", 4, 4)]
         stops = [r.Stop(1, 1), r.Stop(3, 3)]
-        for _engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+        for _engine, solution in for_engines(lambda e: problem(stops, vans, engine=e)):
             self.assertEqual(sequences(solution), {"east": [1], "north": [3]})
 
     def test_pinned_stop(self):
         vans = [r.Vehicle("east", 2, 2), r.Vehicle("north", 4, 4)]
         stops = [r.Stop(1, 1, vehicle_id="north"), r.Stop(3, 3)]
         self.assertEqual(r.solve(problem(stops, vans, engine="auto")).engine, "pyvrp")
-        for engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+        for engine, solution in for_engines(lambda e: problem(stops, vans, engine=e)):
             self.assertEqual(sorted(sequences(solution)["north"]), [1, 3], engine)
 
     def test_locked_prefix_and_driver_on_the_road(self):
@@ -141,7 +143,7 @@ class TestRoutingEngine(BaseCase):
         van = r.Vehicle("van", start=3, end=0, shift_start=now, shift_end=now + 4 * 3600, locked=[4])
         stops = [r.Stop(4, 4), r.Stop(1, 1), r.Stop(2, 2)]
         self.assertEqual(r.solve(problem(stops, [van], engine="auto")).engine, "pyvrp")
-        for engine, solution in self.for_engines(lambda e: problem(stops, [van], engine=e)):
+        for engine, solution in for_engines(lambda e: problem(stops, [van], engine=e)):
             route = solution.routes[0]
             self.assertEqual([v.stop_id for v in route.visits], [4, 2, 1], engine)
             self.assertEqual(route.start_time, now)
@@ -155,7 +157,7 @@ class TestRoutingEngine(BaseCase):
             r.Stop("x", 1, demand=5),
         ]
         vans = [r.Vehicle("a", 0, 0, capacity=10), r.Vehicle("b", 0, 0, capacity=10)]
-        for _engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+        for _engine, solution in for_engines(lambda e: problem(stops, vans, engine=e)):
             owner = [seq for seq in sequences(solution).values() if "p" in seq]
             self.assertEqual(len(owner), 1)
             self.assertIn("d", owner[0])
@@ -179,9 +181,7 @@ class TestRoutingEngine(BaseCase):
 
     def test_open_route(self):
         stops = [r.Stop(1, 1), r.Stop(2, 2)]
-        for _engine, solution in self.for_engines(
-            lambda e: problem(stops, [r.Vehicle("van", 0, None)], engine=e)
-        ):
+        for _engine, solution in for_engines(lambda e: problem(stops, [r.Vehicle("van", 0, None)], engine=e)):
             self.assertEqual(sequences(solution)["van"], [1, 2])
             self.assertEqual(solution.distance, 20 * 1000)
 
@@ -226,7 +226,7 @@ class TestRoutingEngine(BaseCase):
     def test_allowed_vehicles_and_best_insertion(self):
         vans = [r.Vehicle("east", 2, 2), r.Vehicle("north", 4, 4), r.Vehicle("far", 5, 5)]
         stops = [r.Stop(1, 1, vehicle_ids=("north", "far")), r.Stop(3, 3)]
-        for engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+        for engine, solution in for_engines(lambda e: problem(stops, vans, engine=e)):
             self.assertIn(1, sequences(solution)["north"], engine)
         # insertion into an existing sequence keeps it and finds the cheapest place
         van = r.Vehicle("van", 0, 0)
@@ -243,7 +243,7 @@ class TestRoutingEngine(BaseCase):
     def test_max_stops(self):
         vans = [r.Vehicle("a", 0, 0, max_stops=2), r.Vehicle("b", 0, 0, max_stops=2)]
         stops = [r.Stop(i, i) for i in range(1, 5)]
-        for engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+        for engine, solution in for_engines(lambda e: problem(stops, vans, engine=e)):
             self.assertEqual(sorted(len(seq) for seq in sequences(solution).values()), [2, 2], engine)
 
     # ------------------------------------------------------------------ costs and penalties
@@ -559,7 +559,7 @@ class TestProductionConstraints(BaseCase):
             r.Stop("heavy", 5, demand=(500, 1)),
             r.Stop("huge", 5, demand=(2000, 1)),
         ]
-        for engine, solution in self.for_engines(lambda e: problem(stops, vans, engine=e)):
+        for engine, solution in for_engines(lambda e: problem(stops, vans, engine=e)):
             plan = sequences(solution)
             self.assertIn("heavy", plan["truck"], engine)
             for van in ("a", "b"):
@@ -574,9 +574,6 @@ class TestProductionConstraints(BaseCase):
         with self.assertRaisesRegex(r.RoutingError, "cannot be negative"):
             r.solve(problem([r.Stop(1, 1, demand=(1, -1))], vans))
 
-    def for_engines(self, build, engines=("ortools", "pyvrp")):
-        return [(engine, r.solve(build(engine))) for engine in engines]
-
     def test_fixed_break(self):
         """Lunch from 00:30 to 01:00: stop 2 must be served by 00:25, so the driver leaves before
         lunch and stops for it on the way back (the drive resumes after it); a stop that opens at
@@ -588,12 +585,12 @@ class TestProductionConstraints(BaseCase):
         route = r.schedule(p, van, [1, 2])
         self.assertEqual([(b.start, b.end) for b in route.breaks], [(1800, 3600)])
         self.assertEqual(route.end_time, 40 * 60 + 30 * 60, "40 min of driving and the break")
-        for engine, solution in self.for_engines(lambda e: problem(stops, [van], engine=e)):
+        for engine, solution in for_engines(lambda e: problem(stops, [van], engine=e)):
             self.assertEqual(solution.duration, 70 * 60, engine)
         after_lunch = r.schedule(problem([r.Stop(1, 1), r.Stop(3, 3)], [van]), van, [1, 3])
         self.assertEqual((after_lunch.start_time, after_lunch.breaks), (3600, []))
         late_opening = [r.Stop(1, 1), r.Stop(3, 3, window_start=40 * 60, window_end=90 * 60)]
-        for engine, solution in self.for_engines(lambda e: problem(late_opening, [van], engine=e)):
+        for engine, solution in for_engines(lambda e: problem(late_opening, [van], engine=e)):
             visit = {v.stop_id: v for v in solution.routes[0].visits}[3]
             self.assertGreaterEqual(visit.start, 3600, engine)
             self.assertFalse(solution.late_visits, engine)
@@ -608,7 +605,7 @@ class TestProductionConstraints(BaseCase):
         van = r.Vehicle("van", 0, 0, breaks=[rest])
         stops = [r.Stop(1, 1, window_end=900), r.Stop(2, 2, window_start=3600, window_end=7200)]
         plain = r.solve(problem(stops, [dataclasses.replace(van, breaks=[])], engine="ortools"))
-        for engine, solution in self.for_engines(lambda e: problem(stops, [van], engine=e)):
+        for engine, solution in for_engines(lambda e: problem(stops, [van], engine=e)):
             self.assertEqual(solution.duration, plain.duration, engine)
             self.assertEqual(len(solution.routes[0].breaks), 1, engine)
             self.assertFalse(r.check(problem(stops, [van]), solution))

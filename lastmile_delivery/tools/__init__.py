@@ -1,5 +1,16 @@
 """Small helpers shared by the models of Last Mile Delivery (no ORM access of their own)."""
 
+from datetime import datetime, time, timedelta
+
+import pytz
+
+
+def local_time(day, hours, tz):
+    """``day`` at ``hours`` (e.g. 9.5 for 09:30, 24 for the next midnight) in the time zone
+    ``tz`` (a pytz zone), as naive UTC."""
+    moment = datetime.combine(day, time.min) + timedelta(hours=hours)
+    return tz.localize(moment).astimezone(pytz.utc).replace(tzinfo=None)
+
 
 def notification_action(message, kind="info", sticky=False, next_action=None):
     """The client action that shows ``message`` as a notification (``kind``: info, success,
