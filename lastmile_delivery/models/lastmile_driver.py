@@ -270,14 +270,17 @@ class LastmileDriver(models.Model):
 
     # ------------------------------------------------------------------ dispatch inputs
 
-    def _get_shifts(self, day):
-        """{driver id: [(start, end)] in naive UTC} for ``day``: working hours minus time off."""
+    def _get_shifts(self, day, compute_leaves=True):
+        """{driver id: [(start, end)] in naive UTC} for ``day``: working hours minus time off
+        (with ``compute_leaves`` false, the working hours alone)."""
         shifts = {}
         for calendar, drivers in self.grouped("resource_calendar_id").items():
             tz = pytz.timezone(calendar.tz or "UTC")
             start = tz.localize(datetime.combine(day, time.min))
             end = tz.localize(datetime.combine(day + timedelta(days=1), time.min))
-            intervals = calendar._work_intervals_batch(start, end, resources=drivers.resource_id)
+            intervals = calendar._work_intervals_batch(
+                start, end, resources=drivers.resource_id, compute_leaves=compute_leaves
+            )
             for driver in drivers:
                 shifts[driver.id] = [
                     (s.astimezone(pytz.utc).replace(tzinfo=None), e.astimezone(pytz.utc).replace(tzinfo=None))
@@ -289,13 +292,11 @@ class LastmileDriver(models.Model):
         """{driver id: [(earliest start, latest start, duration)]} of ``day``, naive UTC and a
         timedelta: each pause between the intervals of ``shifts`` (see :meth:`_get_shifts`: a
         lunch hour, time off in the day) is a fixed break; a driver's flexible break (Break
-        From/Until) replaces the pauses in its time."""
+        From/Until) replaces the pauses of the working hours in its time (not time off)."""
+        working_hours = self.filtered("break_minutes")._get_shifts(day, compute_leaves=False)
         breaks = {}
         for driver in self:
-            intervals = shifts.get(driver.id) or []
-            pauses = [
-                (end, start - end) for (_s, end), (start, _e) in itertools.pairwise(intervals) if start > end
-            ]
+            pauses = self._pauses(shifts.get(driver.id) or [])
             flexible = []
             if driver.break_minutes:
                 tz = pytz.timezone(driver.resource_calendar_id.tz or "UTC")
@@ -303,9 +304,21 @@ class LastmileDriver(models.Model):
                 closes = local_time(day, driver.break_until, tz)
                 duration = timedelta(minutes=driver.break_minutes)
                 flexible = [(opens, closes - duration, duration)]
-                pauses = [(s, d) for s, d in pauses if s + d <= opens or s >= closes]
+                lunches = self._pauses(working_hours.get(driver.id) or [])
+                pauses = [
+                    (s, d)
+                    for s, d in pauses
+                    if s + d <= opens
+                    or s >= closes
+                    or not any(ls <= s and s + d <= ls + ld for ls, ld in lunches)
+                ]
             breaks[driver.id] = sorted([(s, s, d) for s, d in pauses] + flexible)
         return breaks
+
+    @api.model
+    def _pauses(self, intervals):
+        """[(start, duration)] of the gaps between consecutive ``intervals``."""
+        return [(end, start - end) for (_s, end), (start, _e) in itertools.pairwise(intervals) if start > end]
 
     def _prepare_dispatch_inputs(self, day):
         """Engine inputs: shifts of ``day``, what is already planned that day, where each driver

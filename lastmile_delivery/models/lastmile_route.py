@@ -206,8 +206,6 @@ class LastmileRoute(models.Model):
         self._check_dispatcher()
         day = fields.Date.to_date(date) if date else fields.Date.context_today(self)
         company = self.env.company
-        # a worker is not held longer than Odoo lets a request run
-        time_limit = min(max(int(time_limit or company.lastmile_plan_time_limit or 10), 1), MAX_TIME_LIMIT)
         company._lastmile_check_day_lock(day)
         tasks = self.env["lastmile.delivery.task"].search(
             [
@@ -239,19 +237,27 @@ class LastmileRoute(models.Model):
         return self.env["lastmile.route.planning"].action_plan(date)
 
     def _optimize(self, time_limit=None):
-        """Re-sequence each route's own stops. Every route is solved before any is written.
-        Returns the summaries."""
+        """Re-sequence each route's own stops. Every route is solved before any is written;
+        the routes share the search time. Returns the summaries."""
         self._check_dispatcher()
+        self.check_access("write")
+        each = max(self._search_time(self.env.company, time_limit) / max(len(self), 1), 1)
         plans = []
         for route in self:
             route.company_id._lastmile_check_day_lock(route.date)
             tasks = route.task_ids.filtered(lambda t: t.state in ("assigned", "in_transit"))
             plans.append(
                 route._prepare_plan(
-                    route.company_id, route.date, tasks, route.driver_id, time_limit, keep_driver=True
+                    route.company_id, route.date, tasks, route.driver_id, each, keep_driver=True
                 )
             )
         return [self._apply_plan(plan) for plan in plans]
+
+    @api.model
+    def _search_time(self, company, time_limit=None):
+        """Seconds of search, as asked or set on the company, within what a worker may be held
+        (Odoo's limit on a request's real time)."""
+        return min(max(float(time_limit or company.lastmile_plan_time_limit or 10), 1), MAX_TIME_LIMIT)
 
     def _notify_summary(self, summaries):
         errors = [s["error"] for s in summaries if s.get("error")]
@@ -328,7 +334,7 @@ class LastmileRoute(models.Model):
             vehicles=vehicles,
             stops=stops,
             preference_cost=self._preference_cost(company, vehicles),
-            time_limit=time_limit or company.lastmile_plan_time_limit or 10,
+            time_limit=self._search_time(company, time_limit),
             iteration_limit=iteration_limit,
             seed=1,
         )
@@ -395,7 +401,7 @@ class LastmileRoute(models.Model):
             on_road[driver] = (on_board, where)
         return on_road
 
-    def _prepare_vehicle(self, driver, origin, now_s, intervals, road, points, costs, done=0, breaks=()):
+    def _prepare_vehicle(self, driver, origin, now_s, intervals, road, points, costs, done=0, *, breaks):
         """The driver as a vehicle of the plan, or None when they cannot take part. Nobody starts
         before now; a driver on the road starts now from where they are, and finishes what is
         on board even past the end of their shift. The ``done`` stops of the day (delivered or
@@ -408,7 +414,7 @@ class LastmileRoute(models.Model):
             left = driver.max_stops - done
             if left <= 0 and not (road and road[1]):
                 return None  # the day's stops are all done
-            limit = {"max_stops": max(left, 1)}  # on the road: what is on board counts anyway
+            limit["max_stops"] = max(left, 1)  # on the road: what is on board counts anyway
         shift_start = seconds_since(origin, intervals[0][0]) if intervals else now_s
         shift_end = seconds_since(origin, intervals[-1][1]) if intervals else now_s
         end_point = (driver.end_partner_id or driver.start_partner_id)._lastmile_point()
@@ -442,10 +448,11 @@ class LastmileRoute(models.Model):
         for earliest, latest, duration in breaks:
             first, last = seconds_since(origin, earliest), seconds_since(origin, latest)
             seconds = int(duration.total_seconds())
-            if last < now_s:
+            fixed = first == last
+            if (first + seconds <= now_s) if fixed else (last < now_s):
                 continue
             if first < now_s:
-                if first == last:  # fixed: what is left of it
+                if fixed:  # what is left of it, from now
                     seconds -= now_s - first
                     last = now_s
                 first = now_s
@@ -458,8 +465,12 @@ class LastmileRoute(models.Model):
         the company's minutes of work, at the fleet's average cost of time."""
         if not vehicles or not company.lastmile_prefer_minutes:
             return 0
+        seconds = company.lastmile_prefer_minutes * 60
         time_cost = sum(v.time_cost for v in vehicles) / len(vehicles)
-        return round(company.lastmile_prefer_minutes * 60 * max(time_cost, 1))
+        distance_cost = sum(v.distance_cost for v in vehicles) / len(vehicles)
+        if not time_cost and distance_cost:  # costs per km only: the distance driven meanwhile
+            return round(seconds * company.lastmile_speed_kmh / 3.6 * distance_cost)
+        return round(seconds * max(time_cost, 1))
 
     def _prepare_stops(self, tasks, drivers, vehicles, on_road, origin, points, keep_driver):
         """The engine's stops for ``tasks`` and ``{stop id: tasks}``: see :meth:`_group_visits`."""
@@ -479,7 +490,8 @@ class LastmileRoute(models.Model):
                 vehicle_ids=tuple(sorted(allowed & vehicle_ids))
                 if allowed is not None and pinned is None
                 else None,
-                preferred_vehicle_ids=tuple(sorted(set(prefer[task.id]) & vehicle_ids))
+                # preferred drivers all off duty: no preference
+                preferred_vehicle_ids=tuple(sorted(set(prefer[task.id]) & vehicle_ids)) or None
                 if task.id in prefer and pinned is None
                 else None,
                 required=task.id in on_board and pinned in vehicle_ids,
@@ -659,11 +671,19 @@ class LastmileRoute(models.Model):
                     unit=tasks[:1].volume_uom_name,
                     biggest=biggest_volume,
                 )
-            elif item.reason == engine.REASON_CAPACITY:
+            elif item.reason == engine.REASON_CAPACITY and item.dimension == 0:
                 detail = self.env._(
                     "it weighs %(weight).1f kg, more than any vehicle on duty carries (%(biggest).1f kg)",
                     weight=sum(tasks.mapped("weight")),
                     biggest=biggest_weight,
+                )
+            elif item.reason == engine.REASON_CAPACITY:
+                detail = self.env._(
+                    "it weighs %(weight).1f kg and takes %(volume).3f %(unit)s: no vehicle on duty has "
+                    "room for both",
+                    weight=sum(tasks.mapped("weight")),
+                    volume=sum(tasks.mapped("volume")),
+                    unit=tasks[:1].volume_uom_name,
                 )
             out.extend((task, Task._format_unassigned_reason(item.reason, detail)) for task in tasks)
         return out
@@ -729,7 +749,14 @@ class LastmileRoute(models.Model):
         costs = driver._prepare_fleet_routing_costs(company)
         now_s = seconds_since(origin, fields.Datetime.now())
         vehicle = self._prepare_vehicle(
-            driver, origin, now_s, shifts.get(driver.id) or [], road, points, costs
+            driver,
+            origin,
+            now_s,
+            shifts.get(driver.id) or [],
+            road,
+            points,
+            costs,
+            breaks=driver._get_breaks(day, shifts).get(driver.id) or [],
         )
         if not vehicle:
             return {}

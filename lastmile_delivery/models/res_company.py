@@ -228,7 +228,7 @@ class ResCompany(models.Model):
                     # a short wait: the server is remote, and the plan falls back without it
                     timeout=min(max(float(params.get_param("lastmile.osrm_timeout") or 10), 1), 15),
                     # the server's --max-table-size (OSRM's default: 100)
-                    table_limit=max(int(params.get_param("lastmile.osrm_table_limit") or 100), 2),
+                    table_limit=self._lastmile_int_param("lastmile.osrm_table_limit", 100, minimum=2),
                     fallback=straight,
                 )
             except matrix_service.MatrixError as error:
@@ -237,6 +237,14 @@ class ResCompany(models.Model):
         if warning and not matrix.warning:
             matrix = matrix_service.Matrix(matrix.durations, matrix.distances, matrix.provider, warning)
         return matrix
+
+    @api.model
+    def _lastmile_int_param(self, key, default, minimum):
+        """A whole-number system parameter, its default when it is not one."""
+        try:
+            return max(int(self.env["ir.config_parameter"].sudo().get_param(key) or default), minimum)
+        except ValueError:
+            return default
 
     @api.model
     def _lastmile_map_tiles(self):

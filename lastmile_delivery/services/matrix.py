@@ -101,9 +101,20 @@ class OsrmMatrix:
         if len(jobs) == 1:
             self._fill(points, *jobs[0], durations, distances)
         else:
+            failed = threading.Event()  # the first failure stops the table: no more blocks asked
+
+            def fill(job):
+                if failed.is_set():
+                    return
+                try:
+                    self._fill(points, *job, durations, distances)
+                except Exception:
+                    failed.set()
+                    raise
+
             with ThreadPoolExecutor(max_workers=min(self.workers, len(jobs))) as pool:
-                for future in [pool.submit(self._fill, points, *job, durations, distances) for job in jobs]:
-                    future.result()  # the first failure stops the table
+                for future in [pool.submit(fill, job) for job in jobs]:
+                    future.result()
         np.fill_diagonal(durations, 0)
         np.fill_diagonal(distances, 0)
         missing = np.isnan(durations) | np.isnan(distances)
@@ -213,10 +224,12 @@ def travel_matrix(
     """The matrix of ``points`` from ``provider``; if it fails (or failed less than a minute
     ago) and a fallback is given, the straight-line matrix with a warning."""
     provider_key = (provider.name, getattr(provider, "url", ""))
+    # the straight line's parameters: the provider's, or its fallback's for pairs without a road
+    straight = getattr(provider, "fallback", provider)
     key = (
         *provider_key,
-        getattr(provider, "road_factor", 0),
-        getattr(provider, "speed_kmh", 0),
+        getattr(straight, "road_factor", 0),
+        getattr(straight, "speed_kmh", 0),
         tuple(points),
     )
     cached = CACHE.get(key)

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import os
 import pickle
 import subprocess
@@ -453,6 +454,7 @@ def _precheck(problem: Problem) -> list[Unserved]:
         return [Unserved(s.id, REASON_NO_VEHICLE, "no vehicle is available") for s in problem.stops]
     out = []
     pair_load = {stop.pickup_id: problem.demand(stop) for stop in problem.stops if stop.pickup_id is not None}
+    capacities = {v.id: problem.capacity(v) for v in problem.vehicles}
     for stop in problem.stops:
         if problem.must_serve(stop):
             continue
@@ -465,19 +467,8 @@ def _precheck(problem: Problem) -> list[Unserved]:
             )
             continue
         load = pair_load.get(stop.id, problem.demand(stop))
-        overs = [_over(load, problem.capacity(v)) for v in vehicles]
-        if all(k is not None for k in overs):
-            k = overs[0]
-            biggest = max(problem.capacity(v)[k] for v in vehicles)
-            out.append(
-                Unserved(
-                    stop.id,
-                    REASON_CAPACITY,
-                    f"its load {load[k]} is above every vehicle's capacity ({biggest})"
-                    + (f" in dimension {k + 1}" if problem.dimensions > 1 else ""),
-                    dimension=k,
-                )
-            )
+        if all(_over(load, capacities[v.id]) is not None for v in vehicles):
+            out.append(_too_big(problem, stop, load, [capacities[v.id] for v in vehicles]))
             continue
         if not any(_reachable(problem, v, stop) for v in vehicles):
             out.append(
@@ -495,6 +486,18 @@ def _precheck(problem: Problem) -> list[Unserved]:
             )
             unserved.add(other)
     return out
+
+
+def _too_big(problem: Problem, stop: Stop, load: tuple, capacities: list) -> Unserved:
+    """Why a load no vehicle can take is left out: the dimension in which it is above every
+    vehicle's capacity, or, when each vehicle lacks room in another one, all of them."""
+    for k, amount in enumerate(load):
+        limits = [c[k] for c in capacities]
+        if all(limits) and amount > max(limits):
+            unit = f" in dimension {k + 1}" if problem.dimensions > 1 else ""
+            detail = f"its load {amount} is above every vehicle's capacity ({max(limits)}){unit}"
+            return Unserved(stop.id, REASON_CAPACITY, detail, dimension=k)
+    return Unserved(stop.id, REASON_CAPACITY, f"no vehicle has room for its load {load} in every dimension")
 
 
 def _reachable(problem: Problem, vehicle: Vehicle, stop: Stop) -> bool:
@@ -585,6 +588,8 @@ def _check_route(problem, vehicle, stops, start_time, breaks) -> list[str]:
             errors.append(f"{name} takes an unknown break or one twice")
             continue
         taken[brk.index] = brk
+        if not 0 <= brk.position <= len(stops):
+            errors.append(f"{name} takes a break at place {brk.position} of a route of {len(stops)} stops")
     by_position = {}
     for brk in taken.values():
         by_position.setdefault(brk.position, []).append(brk)
@@ -593,15 +598,16 @@ def _check_route(problem, vehicle, stops, start_time, breaks) -> list[str]:
     def travel(at, leg):
         """Arrival after a leg begun now, with the breaks taken on it (the drive stops for
         them); each break checked against its rule."""
-        arrival = now + leg
+        arrival, free = now + leg, now
         for brk in sorted(by_position.get(at, []), key=lambda b: b.start):
             rule = vehicle.breaks[brk.index]
-            if brk.start < now or not rule.earliest <= brk.start <= rule.latest:
+            if brk.start < free or not rule.earliest <= brk.start <= rule.latest:
                 errors.append(f"{name} starts its break at {brk.start}, outside its window or at work")
             if brk.end - brk.start != rule.duration:
                 errors.append(f"{name}'s break lasts {brk.end - brk.start}, not {rule.duration}")
             # on the road when it starts: the rest of the drive comes after; else at the door
             arrival = max(arrival, brk.start) + rule.duration
+            free = brk.start + rule.duration
         return arrival
 
     for i, stop in enumerate(stops):
@@ -634,7 +640,8 @@ def _check_route(problem, vehicle, stops, start_time, breaks) -> list[str]:
     if stops:
         for index, rule in enumerate(vehicle.breaks):
             # at work at the break's latest start, with no room for it before leaving: due
-            if index not in taken and start_time < rule.earliest + rule.duration and end > rule.latest:
+            had_it = start_time >= max(rule.earliest, vehicle.shift_start) + rule.duration
+            if index not in taken and not had_it and end > rule.latest:
                 errors.append(f"{name} works from {start_time} to {end} without its break {index + 1}")
     return errors
 
@@ -667,6 +674,8 @@ def pyvrp_refusal(problem: Problem) -> str:
         return "a warm start"
     if not _pyvrp_available():
         return "PyVRP is not installed"
+    if any(v.max_stops for v in problem.vehicles) and any(s.pickup_id is not None for s in problem.stops):
+        return "pickup-and-delivery pairs with a maximum of stops"
     late = [s.id for s in problem.stops if s.required and not _on_time_possible(problem, s)]
     if late:
         return f"stops on board that can only be late ({', '.join(map(str, late[:3]))})"
@@ -678,9 +687,20 @@ def pyvrp_refusal(problem: Problem) -> str:
 
 
 def _on_time_possible(problem: Problem, stop: Stop) -> bool:
-    """Whether the stop's vehicle, going straight there now, serves it in its window."""
-    vehicle = problem.vehicles_by_id[stop.vehicle_id]
-    return vehicle.shift_start + int(problem.durations[vehicle.start, stop.location]) <= stop.window_end
+    """Whether the stop's vehicle, going straight there once its locked stops are done,
+    serves it in its window."""
+    place, moment = _free_start(problem, problem.vehicles_by_id[stop.vehicle_id])
+    return moment + int(problem.durations[place, stop.location]) <= stop.window_end
+
+
+def _free_start(problem: Problem, vehicle: Vehicle) -> tuple:
+    """(place, time) where the vehicle's route is free to change: its start, or where its
+    locked stops end."""
+    if not vehicle.locked:
+        return vehicle.start, vehicle.shift_start
+    stops = [problem.stops_by_id[s] for s in vehicle.locked]
+    prefix = _timeline(problem, vehicle, stops, vehicle.shift_start, {})
+    return stops[-1].location, prefix.visits[-1].departure
 
 
 def solve(problem: Problem) -> Solution:
@@ -709,7 +729,9 @@ def solve(problem: Problem) -> Solution:
         return solution
     # PyVRP found no plan that keeps every rule (stops on board that can only be late, which
     # it cannot express): OR-Tools plans with lateness
-    fallback = _solve_ortools(dataclasses.replace(sub, time_limit=max(problem.time_limit / 2, 1.0)))
+    # within a quarter more than the time limit in all
+    left = problem.time_limit * 1.25 - (time.perf_counter() - started)
+    fallback = _solve_ortools(dataclasses.replace(sub, time_limit=max(left, 1.0)))
     return _finish(problem, sub, fallback, unserved, started)
 
 
@@ -732,7 +754,9 @@ def _finish(problem: Problem, sub: Problem, solution: Solution, unserved: list, 
     ]
     solution.unserved = unserved + solution.unserved + dropped
     _release_late(sub, solution)
-    _repair(sub, solution, deadline=time.perf_counter() + max(1.0, problem.time_limit * 0.2))
+    # a plan searched to an iteration limit is repaired whole, the same each time
+    budget = math.inf if problem.iteration_limit else max(1.0, problem.time_limit * 0.2)
+    _repair(sub, solution, deadline=time.perf_counter() + budget)
     solution.seconds = time.perf_counter() - started
     violations = check(problem, solution)
     if violations:
@@ -814,6 +838,8 @@ def _repair(problem: Problem, solution: Solution, deadline: float) -> None:
             break
         best = None
         for vehicle in problem.vehicles:
+            if time.perf_counter() > deadline:
+                break
             current = routes.get(vehicle.id)
             sequence = [visit.stop_id for visit in current.visits] if current else []
             found = best_insertion(problem, vehicle, sequence, item.stop_id)
@@ -916,26 +942,31 @@ def schedule(
         starts.append(max(start_time - b.duration, vehicle.shift_start))
     if vehicle.breaks:
         starts.append(vehicle.shift_start)
-    return min((_with_breaks(problem, vehicle, stops, start) for start in starts), key=lambda item: item[0])[
-        1
-    ]
+    routes = (_with_breaks(problem, vehicle, stops, start) for start in dict.fromkeys(starts))
+    return min(routes, key=lambda item: item[0])[1]
 
 
 def _with_breaks(problem, vehicle, stops, start_time):
     """``(key, route)``: the route leaving at ``start_time`` with each break due placed where
     it is best (see :func:`schedule`); the key ranks routes: breaks out of their window, then
-    lateness and overtime, then working time."""
+    lateness and overtime, then working time. Placing a break makes the day longer and may
+    make another one due: breaks are placed until none is left due."""
     placed = {}
     route = _timeline(problem, vehicle, stops, start_time, placed)
     outside = 0
-    for index in sorted(range(len(vehicle.breaks)), key=lambda i: vehicle.breaks[i].earliest):
+    while True:
+        due = [
+            index
+            for index, rule in enumerate(vehicle.breaks)
+            if index not in placed and _break_due(vehicle, rule, route)
+        ]
+        if not due:
+            break
+        index = min(due, key=lambda i: (vehicle.breaks[i].earliest, i))
         rule = vehicle.breaks[index]
-        if route.start_time >= rule.earliest + rule.duration or route.end_time <= rule.latest:
-            continue  # taken before leaving or after the way back
         best = None
-        for position in range(len(stops) + 1):
-            trial = {**placed, index: position}
-            candidate = _timeline(problem, vehicle, stops, start_time, trial)
+        for position in _break_positions(rule, route, len(stops)):
+            candidate = _timeline(problem, vehicle, stops, start_time, {**placed, index: position})
             taken = next(b for b in candidate.breaks if b.index == index)
             key = (
                 max(0, taken.start - rule.latest),  # the break itself cannot start in time there
@@ -950,6 +981,25 @@ def _with_breaks(problem, vehicle, stops, start_time):
         outside += best[0][0]
     overtime = max(route.end_time - vehicle.shift_end, 0)
     return (outside, sum(v.late for v in route.visits) + overtime, route.duration), route
+
+
+def _break_due(vehicle: Vehicle, rule: Break, route: Route) -> bool:
+    """Whether the driver is at work at the break's latest start, without having had the time
+    to take it at work before leaving."""
+    before = route.start_time >= max(rule.earliest, vehicle.shift_start) + rule.duration
+    return not before and route.end_time > rule.latest
+
+
+def _break_positions(rule: Break, route: Route, count: int) -> range:
+    """Where a break can go in ``route`` (``count`` stops): from the last place the driver
+    leaves before the break may start (taking it earlier only delays more stops) to the last
+    one left before its latest start; every place when none lets it start in time."""
+    departures = [route.start_time] + [visit.departure for visit in route.visits]
+    first = max([p for p, t in enumerate(departures) if t <= rule.earliest], default=0)
+    last = max([p for p, t in enumerate(departures) if t <= rule.latest], default=None)
+    if last is None:
+        return range(count + 1)
+    return range(first, min(last + 1, count) + 1)
 
 
 def _latest_departure(route: Route, stops: Sequence[Stop]) -> int:
@@ -1048,6 +1098,12 @@ def best_insertion(problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashab
     best = None
     for position in range(start, len(sequence) + 1):
         candidate = [*sequence[:position], stop_id, *sequence[position:]]
+        # breaks only add lateness and time: what fails without them fails with them
+        bare = _timeline(problem, vehicle, [by_id[sid] for sid in candidate], vehicle.shift_start, {})
+        if sum(v.late for v in bare.visits) > late_before or bare.end_time > max(
+            vehicle.shift_end, current.end_time
+        ):
+            continue
         route = schedule(problem, vehicle, candidate, start_time)
         if sum(v.late for v in route.visits) > late_before or route.end_time > max(
             vehicle.shift_end, current.end_time
@@ -1077,7 +1133,7 @@ try:
     ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 except (OSError, AttributeError):
     pass
-if os.getppid() == 1:
+if os.getppid() != int(sys.argv[1]):  # the parent is gone already
     sys.exit(3)
 for limit in (resource.RLIMIT_CPU, resource.RLIMIT_AS):
     soft, hard = resource.getrlimit(limit)
@@ -1134,7 +1190,7 @@ def _in_child(problem: Problem, backend: str) -> Solution:
         np.save(payload["distances"], problem.distances)
         try:
             done = subprocess.run(
-                [python, "-I", "-c", _CHILD],
+                [python, "-I", "-c", _CHILD, str(os.getpid())],
                 input=pickle.dumps(payload),
                 capture_output=True,
                 cwd=os.path.dirname(os.path.abspath(__file__)),
@@ -1476,7 +1532,7 @@ class _PyvrpModel:
         self.problem = problem
         locked = {sid for v in problem.vehicles for sid in v.locked}
         self.stops = [s for s in problem.stops if s.id not in locked]
-        self.starts = {v.id: self._start(v) for v in problem.vehicles}
+        self.starts = {v.id: _free_start(problem, v) for v in problem.vehicles}
         depot_locs = sorted(
             {loc for loc, _time in self.starts.values()}
             | {v.end for v in problem.vehicles if v.end is not None}
@@ -1491,19 +1547,6 @@ class _PyvrpModel:
         self.location_of = {s.id: self.n_depots + i for i, s in enumerate(self.stops)}
         self.pairs = [s for s in self.stops if s.pickup_id is not None]
         self.client_stops = [s for s in self.stops if not s.is_pickup and s.pickup_id is None]
-
-    def _start(self, vehicle: Vehicle) -> tuple:
-        """(place, time) where the vehicle's free part of the route starts."""
-        if not vehicle.locked:
-            return vehicle.start, vehicle.shift_start
-        prefix = _timeline(
-            self.problem,
-            vehicle,
-            [self.problem.stops_by_id[s] for s in vehicle.locked],
-            vehicle.shift_start,
-            {},
-        )
-        return self.problem.stops_by_id[vehicle.locked[-1]].location, prefix.visits[-1].departure
 
     def _profiles(self):
         """(duration matrices, distance matrices, {vehicle id: profile})."""
@@ -1549,7 +1592,9 @@ class _PyvrpModel:
             left = [max(c - k, 0) if c else big for c, k in zip(capacity, carried, strict=True)]
             max_stops = problem.max_stops(vehicle)
             stops_left = max(max_stops - len(locked), 0) if max_stops else len(self.stops) + 1
-            shift_end = max(vehicle.shift_end, start)
+            # PyVRP does not see breaks: it plans the day short of their time
+            resting = sum(b.duration for b in vehicle.breaks if b.latest < vehicle.shift_end)
+            shift_end = max(vehicle.shift_end - resting, start)
             overtime = problem.carries_work(vehicle)
             arguments = {
                 "capacity": (*left, stops_left),

@@ -144,6 +144,7 @@ class TestMatrix(BaseCase):
         ] * 6
         with self.assertRaisesRegex(m.MatrixError, "did not answer"):
             m.OsrmMatrix("http://osrm.example", session=session, table_limit=2, workers=1).compute(points)
+        self.assertEqual(session.get.call_count, 9 + 4, "the blocks after the failure are not asked")
 
     def test_cache_keeps_a_byte_budget(self):
         cache = m.MatrixCache(budget=3 * 2 * 16 * 8)  # three pairs of 4 × 4 matrices

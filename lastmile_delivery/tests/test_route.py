@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 from unittest.mock import patch
 
 import psycopg2
@@ -535,6 +535,7 @@ class TestPlanningAsShopsHaveIt(LastmileCase):
 
     def test_plan_with_rules_pins_a_started_driver_and_breaks(self):
         Rule = self.env["lastmile.dispatch.rule"]
+        self.driver.max_stops = 20  # a limit of stops does not cost Ana her lunch
         frozen = self._task(1)
         heavy = self._task(2, weight=300.0)
         pinned = self._task(3)
@@ -603,6 +604,49 @@ class TestPlanningAsShopsHaveIt(LastmileCase):
             self.assertFalse(datetime(2026, 11, 18, 12) < task.eta < datetime(2026, 11, 18, 13), task.eta)
         self.assertTrue(ana.filtered(lambda t: t.eta >= datetime(2026, 11, 18, 13)), "her day spans lunch")
 
+    def test_breaks_of_the_day(self):
+        """Bruno's flexible break replaces the working hours' lunch, not his time off; a lunch
+        under way at a re-plan keeps what is left of it; a break whose time is over is gone."""
+        day = fields.Date.to_date(DAY)
+        self.env["resource.calendar.leaves"].create(
+            {
+                "name": "Dentist",
+                "resource_id": self.other_driver.resource_id.id,
+                "calendar_id": self.calendar.id,
+                "date_from": datetime(2026, 11, 18, 13, 30),
+                "date_to": datetime(2026, 11, 18, 15, 0),
+            }
+        )
+        drivers = self.driver | self.other_driver
+        breaks = drivers._get_breaks(day, drivers._get_shifts(day))
+        hour = timedelta(hours=1)
+        noon = datetime(2026, 11, 18, 12)
+        self.assertEqual(breaks[self.driver.id], [(noon, noon, hour)], "Ana: the lunch hour")
+        self.assertEqual(
+            breaks[self.other_driver.id],
+            [
+                (noon - hour / 2, noon + hour * 1.5, hour / 2),  # 30 min between 11:30 and 14:00
+                (datetime(2026, 11, 18, 13, 30), datetime(2026, 11, 18, 13, 30), hour * 1.5),  # dentist
+            ],
+        )
+        Route = self.env["lastmile.route"]
+        origin = self.company._lastmile_localize(day)
+        at = seconds_since(origin, datetime(2026, 11, 18, 12, 10))
+        self.assertEqual(
+            Route._prepare_breaks(origin, at, breaks[self.driver.id]),
+            [engine.Break(at, at, 50 * 60)],
+            "10 minutes into lunch: 50 minutes left",
+        )
+        self.assertEqual(Route._prepare_breaks(origin, at + 3600, breaks[self.driver.id]), [])
+
+    def test_preference_cost_in_the_fleets_unit(self):
+        Route = self.env["lastmile.route"]
+        self.company.write({"lastmile_prefer_minutes": 10, "lastmile_speed_kmh": 30})
+        timed = [engine.Vehicle(1, 0, time_cost=1), engine.Vehicle(2, 0, time_cost=1)]
+        self.assertEqual(Route._preference_cost(self.company, timed), 600, "10 min of work")
+        per_km = [engine.Vehicle(1, 0, time_cost=0, distance_cost=2)]
+        self.assertEqual(Route._preference_cost(self.company, per_km), 10000, "5 km at 30 km/h, 2 per m")
+
     def test_plan_is_the_same_for_the_same_day_data_and_iterations(self):
         for i in range(6):
             self._task(i, weight=20.0 * i)
@@ -657,6 +701,13 @@ class TestPlanningAsShopsHaveIt(LastmileCase):
         self.assertEqual(route.task_ids, self.env["lastmile.delivery.task"].browse([t.id for t in tasks]))
         with self.assertRaises(AccessError):
             route.with_user(self.driver_user).action_optimize()
+        # runs are made by the actions: a dispatcher cannot queue one for another user or route
+        with self.assertRaises(AccessError):
+            Planning.with_user(self.dispatcher_user).create(
+                {"date": DAY, "route_ids": [Command.set(route.ids)]}
+            )
+        with self.assertRaises(AccessError):
+            run.with_user(self.dispatcher_user).user_id = self.manager_user
 
     def test_osrm_with_a_table_limit_and_an_unroutable_pair(self):
         """An OSRM server that answers at most 3 × 3 places and finds no road to one customer

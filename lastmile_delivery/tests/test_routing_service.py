@@ -568,6 +568,11 @@ class TestProductionConstraints(BaseCase):
             self.assertIn("above every vehicle's capacity (1000) in dimension 1", solution.unserved[0].detail)
             for route in solution.routes:
                 self.assertEqual(route.visits[-1].load, (0, 0))
+        # each vehicle lacks room in another dimension: no single one is named
+        mixed = [r.Vehicle("van", 0, 0, capacity=(100, 2)), r.Vehicle("truck", 0, 0, capacity=(1000, 1))]
+        (left,) = r.solve(problem([r.Stop(1, 1, demand=(300, 2))], mixed)).unserved
+        self.assertEqual((left.reason, left.dimension), (r.REASON_CAPACITY, None))
+        self.assertIn("no vehicle has room for its load (300, 2) in every dimension", left.detail)
         overloaded = r.Solution(routes=[r.schedule(problem(stops, vans), vans[0], [1, 2, 3])])
         errors = "\n".join(r.check(problem(stops, vans), overloaded))
         self.assertIn("vehicle a carries 3, more than its capacity 2 in dimension 2", errors)
@@ -617,6 +622,53 @@ class TestProductionConstraints(BaseCase):
         solution = r.solve(problem([r.Stop(1, 1), r.Stop(2, 2)], [tight], engine="pyvrp"))
         self.assertFalse(solution.error)
         self.assertEqual(sequences(solution), {"van": [1]})
+
+    def test_breaks_of_a_late_shift_and_breaks_one_in_another(self):
+        """A driver starting at 12:00 with a break between 11:30 and 14:00 has not had it
+        before work: it is in the route. A break that makes the day longer can make another one
+        due: both are taken."""
+        rest = r.Break(11 * 3600 + 1800, 13 * 3600 + 1800, 1800)
+        late_shift = r.Vehicle("van", 0, 0, shift_start=12 * 3600, breaks=[rest])
+        stops = [r.Stop(1, 1, window_end=12 * 3600 + 900), r.Stop(5, 5, window_start=15 * 3600)]
+        route = r.schedule(problem(stops, [late_shift]), late_shift, [1, 5])
+        self.assertEqual(len(route.breaks), 1)
+        solution = r.solve(problem(stops, [late_shift]))
+        self.assertFalse(solution.error)
+        self.assertEqual(len(solution.routes[0].breaks), 1)
+        nested = r.Vehicle("van", 0, 0, breaks=[r.Break(0, 4000, 600), r.Break(3600, 3600, 600)])
+        # back at 01:05 without breaks: only the fixed one is due, and it makes the other due too
+        early = [r.Stop(4, 4, window_end=1300, service=1500)]
+        for engine, solution in for_engines(lambda e: problem(early, [nested], engine=e)):
+            self.assertFalse(solution.error, engine)
+            self.assertEqual(len(solution.routes[0].breaks), 2, engine)
+
+    def test_check_of_breaks(self):
+        lunch = r.Break(1800, 1800, 1800)
+        van = r.Vehicle("van", 0, 0, breaks=[lunch, r.Break(3600, 3600, 600)])
+        p = problem([r.Stop(1, 1), r.Stop(2, 2, window_end=1500)], [van])
+        route = r.schedule(p, van, [1, 2])
+        self.assertEqual(r.check(p, r.Solution(routes=[route])), [])
+
+        def errors(breaks):
+            return "\n".join(r.check(p, r.Solution(routes=[dataclasses.replace(route, breaks=breaks)])))
+
+        self.assertIn(
+            "takes a break at place 7 of a route of 2 stops",
+            errors([dataclasses.replace(b, position=7) for b in route.breaks]),
+        )
+        at_once = [
+            dataclasses.replace(b, start=1800, end=1800 + van.breaks[b.index].duration) for b in route.breaks
+        ]
+        self.assertIn("outside its window or at work", errors(at_once))
+
+    def test_pairs_with_a_maximum_of_stops_go_to_ortools(self):
+        stops = [r.Stop("p", 2, is_pickup=True), r.Stop("d", 4, demand=1, pickup_id="p")]
+        vans = [r.Vehicle("a", 0, 0, max_stops=1), r.Vehicle("b", 0, 0, max_stops=2)]
+        with self.assertRaisesRegex(r.RoutingError, "pairs with a maximum of stops"):
+            r.solve(problem(stops, vans, engine="pyvrp"))
+        solution = r.solve(problem(stops, vans))
+        self.assertEqual(solution.engine, "ortools")
+        self.assertEqual(sequences(solution), {"b": ["p", "d"]})
 
     def test_deterministic_with_restrictions(self):
         pts = [(0, 0), *[(math.cos(k) * k, math.sin(k) * k) for k in range(1, 30)]]

@@ -290,6 +290,10 @@ class LastmileRoute(models.Model):
         engine's schedule (travel times of the shop's provider, service times, waiting for
         windows), not a straight line."""
         now = fields.Datetime.now()
+        breaks = {}  # the drivers' breaks of each day: breaks left from now hold the ETAs
+        for day, routes in self.grouped("date").items():
+            drivers = routes.driver_id
+            breaks[day] = drivers._get_breaks(day, drivers._get_shifts(day))
         for route in self:
             driver = route.driver_id
             here = driver.last_seen and point(driver.current_latitude, driver.current_longitude)
@@ -311,6 +315,7 @@ class LastmileRoute(models.Model):
                     now_s,
                     {driver.id: (1, 0)},
                     fixed_start=True,
+                    breaks=self._prepare_breaks(origin, now_s, breaks[route.date].get(driver.id) or []),
                 )
                 problem, groups, stop_of = self._prepare_route_problem(
                     company, vehicle, tasks, points, origin
