@@ -203,7 +203,11 @@ class Problem:
         return max([*sizes, 1])
 
     def demand(self, stop: Stop) -> tuple:
-        return _loads(stop.demand, self.dimensions)
+        return self._demands[stop.id]
+
+    @functools.cached_property
+    def _demands(self) -> dict:
+        return {s.id: _loads(s.demand, self.dimensions) for s in self.stops}
 
     def capacity(self, vehicle: Vehicle) -> tuple:
         """The vehicle's capacity per dimension, or what it already carries when that is more
@@ -821,9 +825,10 @@ def _late_or_over(problem: Problem, vehicle: Vehicle, route: Route) -> bool:
 
 def _repair(problem: Problem, solution: Solution, deadline: float) -> None:
     """Insert the stops the search dropped wherever they still fit (on time, within capacity,
-    maximum stops and shift), most important first, at the cheapest place: a search stopped
-    by its time limit may leave out a stop that fits. Stops of pickup-and-delivery pairs are
-    left as they are."""
+    maximum stops, shift and breaks), most important first, at the cheapest of the places
+    that cost least without breaks: a search stopped by its time limit, or not seeing the
+    breaks, may leave out a stop that fits. Stops of pickup-and-delivery pairs are left as
+    they are."""
     dropped = [u for u in solution.unserved if u.reason == REASON_DROPPED]
     if not dropped:
         return
@@ -836,15 +841,38 @@ def _repair(problem: Problem, solution: Solution, deadline: float) -> None:
     for item in order:
         if time.perf_counter() > deadline:
             break
-        best = None
+        best, empty, options = None, set(), []
+        stop = stops[item.stop_id]
         for vehicle in problem.vehicles:
-            if time.perf_counter() > deadline:
-                break
             current = routes.get(vehicle.id)
+            if current is None:  # empty vehicles alike give the same route: one is tried
+                alike = (
+                    repr(dataclasses.replace(vehicle, id=None)),
+                    stop.allowed(vehicle.id),
+                    stop.preferred(vehicle.id),
+                )
+                if alike in empty:
+                    continue
+                empty.add(alike)
             sequence = [visit.stop_id for visit in current.visits] if current else []
-            found = best_insertion(problem, vehicle, sequence, item.stop_id)
+            max_stops = problem.max_stops(vehicle)
+            if not stop.allowed(vehicle.id) or (max_stops and len(sequence) >= max_stops):
+                continue
+            latest_end = max(vehicle.shift_end, current.end_time if current else 0)
+            first = len([sid for sid in sequence if sid in set(vehicle.locked)])
+            places = _bare_insertions(problem, vehicle, sequence, stop, first, latest_end)
+            if places:
+                options.append((min(extra for extra, _p in places), len(options), vehicle, current, sequence))
+        # the vehicles where it costs least without breaks first: the best of the first three
+        # where it fits with them
+        fitting = 0
+        for _extra, _n, vehicle, current, sequence in sorted(options, key=lambda option: option[:2]):
+            if time.perf_counter() > deadline or fitting == 3:
+                break
+            found = best_insertion(problem, vehicle, sequence, item.stop_id, current)
             if not found:
                 continue
+            fitting += 1
             route = found[1]
             extra = _route_cost(problem, vehicle, route) - (
                 _route_cost(problem, vehicle, current) if current else 0
@@ -1032,7 +1060,9 @@ def _timeline(problem, vehicle, stops, start_time, placed) -> Route:
     def drive(position, leg):
         """When the driver is at the end of a ``leg`` that starts now, breaks included."""
         nonlocal now
-        for index in sorted(at_position.get(position, ()), key=lambda i: vehicle.breaks[i].earliest):
+        if position not in at_position:
+            return now + leg
+        for index in sorted(at_position[position], key=lambda i: vehicle.breaks[i].earliest):
             rule = vehicle.breaks[index]
             begin = max(now, rule.earliest)
             breaks.append(BreakTaken(index, position, begin, begin + rule.duration))
@@ -1041,15 +1071,17 @@ def _timeline(problem, vehicle, stops, start_time, placed) -> Route:
         return now + leg
 
     for i, stop in enumerate(stops):
-        arrival = drive(i, int(dur[here, stop.location]))
-        distance += int(dist[here, stop.location])
+        arrival = drive(i, dur.item(here, stop.location))
+        distance += dist.item(here, stop.location)
         begin = max(arrival, stop.window_start)
-        amounts = (
-            delivered_of_pair.get(stop.id, problem.demand(stop)) if stop.is_pickup else problem.demand(stop)
-        )
-        sign = 1 if stop.is_pickup else -1
-        for k in range(dims):
-            load[k] += sign * amounts[k]
+        if stop.is_pickup:
+            amounts = delivered_of_pair.get(stop.id) or problem.demand(stop)
+            for k in range(dims):
+                load[k] += amounts[k]
+        else:
+            amounts = problem.demand(stop)
+            for k in range(dims):
+                load[k] -= amounts[k]
         visits.append(
             Visit(
                 stop_id=stop.id,
@@ -1063,8 +1095,8 @@ def _timeline(problem, vehicle, stops, start_time, placed) -> Route:
         )
         now, here = begin + stop.service, stop.location
     if vehicle.end is not None:
-        end_time = drive(len(stops), int(dur[here, vehicle.end]))
-        distance += int(dist[here, vehicle.end])
+        end_time = drive(len(stops), dur.item(here, vehicle.end))
+        distance += dist.item(here, vehicle.end)
     else:
         end_time = drive(len(stops), 0)
     return Route(
@@ -1078,9 +1110,84 @@ def _timeline(problem, vehicle, stops, start_time, placed) -> Route:
     )
 
 
-def best_insertion(problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashable], stop_id: Hashable):
+def _bare_insertions(problem, vehicle, sequence, stop, first, latest_end):
+    """[(cost added, position)] of the places from ``first`` where ``stop`` fits in the
+    vehicle's ``sequence`` without breaks: no stop later than it is or after its window, back
+    by ``latest_end``, within capacity. In one pass: each place is checked against how much
+    delay the stops after it can absorb (their waiting and the room left in their windows)."""
+    by_id = problem.stops_by_id
+    stops = [by_id[sid] for sid in sequence]
+    if (
+        stop.is_pickup
+        or stop.pickup_id is not None
+        or any(s.is_pickup or s.pickup_id is not None for s in stops)
+    ):
+        out = []  # loads go up and down along the route: timed place by place
+        for position in range(first, len(sequence) + 1):
+            candidate = [*stops[:position], stop, *stops[position:]]
+            bare = _timeline(problem, vehicle, candidate, vehicle.shift_start, {})
+            late = sum(v.late for v in bare.visits) - sum(
+                v.late for v in _timeline(problem, vehicle, stops, vehicle.shift_start, {}).visits
+            )
+            capacity = problem.capacity(vehicle)
+            if (
+                late > 0
+                or bare.end_time > latest_end
+                or any(_over(v.load, capacity) is not None for v in bare.visits)
+            ):
+                continue
+            out.append((_route_cost(problem, vehicle, bare), position))
+        return out
+    route = _timeline(problem, vehicle, stops, vehicle.shift_start, {})
+    dur, dist = problem.durations, problem.distances
+    # slack[p]: the delay the arrival at visit p (the way back for p = len) can take
+    # waits[p]: the waiting from visit p on
+    slack, waits = [0] * (len(stops) + 1), [0] * (len(stops) + 1)
+    slack[-1] = latest_end - route.end_time
+    for p in range(len(stops) - 1, -1, -1):
+        visit = route.visits[p]
+        slack[p] = visit.wait + min(max(stops[p].window_end - visit.start, 0), slack[p + 1])
+        waits[p] = visit.wait + waits[p + 1]
+    if slack[-1] < 0:
+        return []
+    out = []
+    here = stops[first - 1].location if first else vehicle.start
+    for p in range(first, len(stops) + 1):
+        leave = route.visits[p - 1].departure if p else route.start_time
+        if p:
+            here = stops[p - 1].location
+        begin = max(leave + dur.item(here, stop.location), stop.window_start)
+        if begin > stop.window_end and not problem.soft_window(stop):
+            continue
+        go_on = begin + stop.service
+        if p < len(stops):
+            nxt = stops[p].location
+            delay = go_on + dur.item(stop.location, nxt) - route.visits[p].arrival
+            added = dist.item(here, stop.location) + dist.item(stop.location, nxt) - dist.item(here, nxt)
+        elif vehicle.end is not None:
+            delay = go_on + dur.item(stop.location, vehicle.end) - route.end_time
+            added = (
+                dist.item(here, stop.location)
+                + dist.item(stop.location, vehicle.end)
+                - dist.item(here, vehicle.end)
+            )
+        else:
+            delay, added = go_on - route.end_time, dist.item(here, stop.location)
+        if delay > slack[p]:
+            continue
+        later = max(delay - waits[p], 0)  # the way back, so much later
+        extra = vehicle.time_cost * later + vehicle.distance_cost * added
+        out.append((extra, p))
+    return out
+
+
+def best_insertion(
+    problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashable], stop_id: Hashable, current=None
+):
     """Cheapest place of ``stop_id`` in a vehicle's ``sequence`` that keeps it on time and
-    within capacity, or None. Returns (position, route). Locked stops keep their places."""
+    within capacity, or None. Returns (position, route). Locked stops keep their places.
+    ``current``: the sequence's route when the caller has it. With breaks, the places are tried
+    from the cheapest without them, and the best of the first three that fit is taken."""
     by_id = problem.stops_by_id
     stop = by_id[stop_id]
     max_stops = problem.max_stops(vehicle)
@@ -1089,31 +1196,34 @@ def best_insertion(problem: Problem, vehicle: Vehicle, sequence: Sequence[Hashab
     locked = set(vehicle.locked)
     start = len([sid for sid in sequence if sid in locked])
     start_time = vehicle.shift_start if vehicle.on_the_road else None
-    current = schedule(problem, vehicle, sequence, start_time)
+    if current is None:
+        current = schedule(problem, vehicle, sequence, start_time)
     late_before = sum(v.late for v in current.visits)
+    latest_end = max(vehicle.shift_end, current.end_time)
     capacity = problem.capacity(vehicle)
     leaving = problem.leaving_load([by_id[sid] for sid in [*sequence, stop_id]])
     if _over(leaving, capacity) is not None:
         return None
-    best = None
-    for position in range(start, len(sequence) + 1):
-        candidate = [*sequence[:position], stop_id, *sequence[position:]]
-        # breaks only add lateness and time: what fails without them fails with them
-        bare = _timeline(problem, vehicle, [by_id[sid] for sid in candidate], vehicle.shift_start, {})
-        if sum(v.late for v in bare.visits) > late_before or bare.end_time > max(
-            vehicle.shift_end, current.end_time
-        ):
-            continue
+    # breaks only add lateness and time: a place that fails without them fails with them
+    candidates = [
+        (extra, position, [*sequence[:position], stop_id, *sequence[position:]])
+        for extra, position in _bare_insertions(problem, vehicle, sequence, stop, start, latest_end)
+    ]
+    if vehicle.breaks:
+        candidates.sort(key=lambda item: item[:2])
+    best, fitting = None, 0
+    for _bare_cost, position, candidate in candidates:
         route = schedule(problem, vehicle, candidate, start_time)
-        if sum(v.late for v in route.visits) > late_before or route.end_time > max(
-            vehicle.shift_end, current.end_time
-        ):
+        if sum(v.late for v in route.visits) > late_before or route.end_time > latest_end:
             continue
         if any(_over(v.load, capacity) is not None for v in route.visits):
             continue
         route_cost = _route_cost(problem, vehicle, route)
         if best is None or route_cost < best[0]:
             best = (route_cost, position, route)
+        fitting += 1
+        if vehicle.breaks and fitting == 3:
+            break
     return None if best is None else (best[1], best[2])
 
 
