@@ -75,7 +75,7 @@ REASON_NO_VEHICLE = "no_vehicle"
 PYVRP_MATRIX_BUDGET = 1536 * 1024 * 1024
 
 
-@dataclass
+@dataclass(frozen=True)
 class Break:
     """A break of ``duration`` that starts between ``earliest`` and ``latest`` (equal for a
     fixed break), between two stops, wherever the driver is then. A driver who is not at work
@@ -1657,6 +1657,18 @@ class _PyvrpModel:
         self.location_of = {s.id: self.n_depots + i for i, s in enumerate(self.stops)}
         self.pairs = [s for s in self.stops if s.pickup_id is not None]
         self.client_stops = [s for s in self.stops if not s.is_pickup and s.pickup_id is None]
+        # fixed breaks every driver takes (the shop's lunch hour): out of PyVRP's clock
+        fixed = [frozenset(b for b in v.breaks if b.earliest == b.latest) for v in problem.vehicles]
+        self.lunches = sorted(fixed[0], key=lambda b: b.earliest) if fixed and len(set(fixed)) == 1 else []
+
+    def _squeeze(self, moment: int) -> int:
+        """``moment`` on a clock that stops during the breaks every driver takes at the same
+        time: PyVRP then plans around them as if they were not there, and the routes it finds
+        keep their windows once the breaks are back (see :func:`schedule`)."""
+        out = moment
+        for brk in self.lunches:
+            out -= min(max(moment - brk.earliest, 0), brk.duration)
+        return out
 
     def _profiles(self):
         """(duration matrices, distance matrices, {vehicle id: profile})."""
@@ -1703,8 +1715,11 @@ class _PyvrpModel:
             max_stops = problem.max_stops(vehicle)
             stops_left = max(max_stops - len(locked), 0) if max_stops else len(self.stops) + 1
             # PyVRP does not see breaks: it plans the day short of their time
-            resting = sum(b.duration for b in vehicle.breaks if b.latest < vehicle.shift_end)
-            shift_end = max(vehicle.shift_end - resting, start)
+            resting = sum(
+                b.duration for b in vehicle.breaks if b.latest < vehicle.shift_end and b not in self.lunches
+            )
+            start = self._squeeze(start)
+            shift_end = max(self._squeeze(vehicle.shift_end) - resting, start)
             overtime = problem.carries_work(vehicle)
             arguments = {
                 "capacity": (*left, stops_left),
@@ -1747,13 +1762,15 @@ class _PyvrpModel:
         def prize(stop):
             return 0 if required(stop) else drop_penalty(problem, stop)
 
+        squeeze = self._squeeze
+
         clients = [
             pyvrp.Client(
                 location=self.location_of[s.id],
                 delivery=[*problem.demand(s), 1],
                 service_duration=s.service,
-                tw_early=s.window_start,
-                tw_late=s.window_end,
+                tw_early=squeeze(s.window_start),
+                tw_late=squeeze(s.window_end),
                 required=required(s),
                 prize=prize(s),
             )
@@ -1763,11 +1780,11 @@ class _PyvrpModel:
             pyvrp.Shipment(
                 pickup_location=self.location_of[d.pickup_id],
                 delivery_location=self.location_of[d.id],
-                pickup_tw_early=by_id[d.pickup_id].window_start,
-                pickup_tw_late=by_id[d.pickup_id].window_end,
+                pickup_tw_early=squeeze(by_id[d.pickup_id].window_start),
+                pickup_tw_late=squeeze(by_id[d.pickup_id].window_end),
                 pickup_service_duration=by_id[d.pickup_id].service,
-                delivery_tw_early=d.window_start,
-                delivery_tw_late=d.window_end,
+                delivery_tw_early=squeeze(d.window_start),
+                delivery_tw_late=squeeze(d.window_end),
                 delivery_service_duration=d.service,
                 amount=[*problem.demand(d), 0],
                 required=required(d),

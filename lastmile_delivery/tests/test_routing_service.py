@@ -642,6 +642,28 @@ class TestProductionConstraints(BaseCase):
             self.assertFalse(solution.error, engine)
             self.assertEqual(len(solution.routes[0].breaks), 2, engine)
 
+    def test_pyvrp_plans_around_the_lunch_every_driver_takes(self):
+        """PyVRP cannot take breaks: the shop's lunch hour, the same for every driver, is taken
+        out of its clock, so that its routes keep their windows once the lunch is back."""
+        lunch = r.Break(1800, 1800, 1800)
+        vans = [r.Vehicle(k, 0, 0, breaks=[lunch]) for k in "ab"]
+        model = r._PyvrpModel(problem([r.Stop(1, 1)], vans))
+        self.assertEqual([model._squeeze(t) for t in (1000, 2500, 4000)], [1000, 1800, 2200])
+        mixed = [vans[0], r.Vehicle("c", 0, 0, breaks=[r.Break(600, 600, 600)])]
+        self.assertEqual(r._PyvrpModel(problem([r.Stop(1, 1)], mixed))._squeeze(4000), 4000)
+        # stop 5 cannot be reached by 01:06 once lunch is taken on the way: PyVRP sees it
+        stops = [r.Stop(1, 1, window_end=900), r.Stop(5, 5, window_end=4000)]
+        release = r._release_late
+
+        def nothing_late(sub, plan):
+            before = len(plan.unserved)
+            release(sub, plan)
+            self.assertEqual(len(plan.unserved), before, "the plan keeps its windows with the lunch")
+
+        with patch.object(r, "_release_late", nothing_late):
+            solution = r.solve(problem(stops, vans[:1], engine="pyvrp"))
+        self.assertEqual([u.stop_id for u in solution.unserved], [5])
+
     def test_check_of_breaks(self):
         lunch = r.Break(1800, 1800, 1800)
         van = r.Vehicle("van", 0, 0, breaks=[lunch, r.Break(3600, 3600, 600)])
