@@ -1629,11 +1629,20 @@ class _PyvrpModel:
       PyVRP searches best that way; a driver on the road is a type of its own that starts where
       and when its locked stops end, with what they leave of its capacity and maximum stops.
     * Stops on board are required; the others optional, each with its drop penalty as prize.
-      The search first tries to serve every stop (it searches best that way), then, when that
-      is not feasible, lets stops go.
+
+    PyVRP searches best with every stop required (it then moves through plans that break
+    windows, at a cost it adapts, towards one that does not). So the search first tries to
+    serve every stop; when that is not feasible, it lets stops go, each at its prize; then
+    tries to serve one more stop at a time, the one nearest to a served stop first, with it
+    and every stop served required, as long as one of them fits; then shortens what it found.
     """
 
-    REQUIRED_SHARE = 0.2  # of the time limit, searching with every stop required
+    # shares of the time limit
+    REQUIRED_SHARE = 0.2  # every stop required
+    PRIZE_SHARE = 0.48  # stops optional, each at its prize
+    POLISH_SHARE = 0.15  # last, shortening the plan found
+    ONE_MORE_SHARE = 0.05  # each attempt to serve one more stop (at least ONE_MORE_MIN s)
+    ONE_MORE_MIN = 0.3
 
     def __init__(self, problem: Problem):
         import pyvrp  # noqa: PLC0415
@@ -1752,12 +1761,13 @@ class _PyvrpModel:
         ]
         return types, list(groups.values())
 
-    def _data(self, required_all: bool, durations, distances, types):
+    def _data(self, required_all: bool, durations, distances, types, served=frozenset()):
+        """The problem data; ``served``: ids of stops required besides those on board."""
         pyvrp, problem = self.pyvrp, self.problem
         by_id = problem.stops_by_id
 
         def required(stop):
-            return required_all or problem.must_serve(stop)
+            return required_all or stop.id in served or problem.must_serve(stop)
 
         def prize(stop):
             return 0 if required(stop) else drop_penalty(problem, stop)
@@ -1824,20 +1834,22 @@ class _PyvrpModel:
 
     def solve(self) -> Solution:
         pyvrp, problem = self.pyvrp, self.problem
+        limit = problem.time_limit
         durations, distances, profile_of = self._profiles()
         types, groups = self._vehicle_types(profile_of)
-        # every stop required first: PyVRP searches best that way when they all fit, which a
-        # short search shows; else the rest of the time lets stops go, each at its prize
-        first = problem.time_limit * self.REQUIRED_SHARE
+        first = limit * self.REQUIRED_SHARE
         data = self._data(True, durations, distances, types)
-        with warnings.catch_warnings():  # not every stop fitting is what the second phase is for
+        with warnings.catch_warnings():  # not every stop fitting is what the next phases are for
             warnings.simplefilter("ignore", pyvrp.exceptions.PenaltyBoundWarning)
             best = self._run(data, first)
-        if best.is_feasible():
-            best = self._run(data, problem.time_limit - first, best)
-        else:
-            data = self._data(False, durations, distances, types)
-            best = self._run(data, problem.time_limit - first)
+            if best.is_feasible():
+                best = self._run(data, limit - first, best)
+            else:
+                data = self._data(False, durations, distances, types)
+                best = self._run(data, limit * self.PRIZE_SHARE)
+                one_more = limit * (1 - self.REQUIRED_SHARE - self.PRIZE_SHARE - self.POLISH_SHARE)
+                best, unused = self._serve_more(best, durations, distances, types, one_more)
+                best = self._run(data, limit - first - limit * self.PRIZE_SHARE - one_more + unused, best)
         if not best.is_feasible():
             return Solution(
                 engine="pyvrp",
@@ -1845,6 +1857,44 @@ class _PyvrpModel:
             )
         del durations, distances, data
         return self._read(best, groups)
+
+    def _served(self, solution) -> set:
+        """Ids of the stops ``solution`` serves (of a pair, its delivery)."""
+        served = set()
+        for route in solution.routes():
+            for activity in route.schedule():
+                if activity.is_client():
+                    served.add(self.client_stops[activity.idx].id)
+                elif activity.is_shipment():
+                    served.add(self.pairs[activity.idx].id)
+        return served
+
+    def _serve_more(self, best, durations, distances, types, seconds):
+        """(``best`` or a plan found from it that serves more stops, the seconds not used): one
+        stop left out at a time, nearest to a served stop first, is required with every stop
+        served, for a short search. The attempts are counted in the time they are given, so an
+        iteration limit keeps the plan the same each time."""
+        if not best.is_feasible():
+            return best, seconds
+        problem = self.problem
+        attempt = max(problem.time_limit * self.ONE_MORE_SHARE, self.ONE_MORE_MIN)
+        served = self._served(best)
+        candidates = [s for s in (*self.client_stops, *self.pairs) if s.id not in served]
+        if not served or not candidates:
+            return best, seconds
+        distance = np.asarray(distances[0])
+        served_places = [self.location_of[sid] for sid in sorted(served)]
+        nearest = distance[np.ix_([self.location_of[s.id] for s in candidates], served_places)].min(axis=1)
+        queue = [candidates[k].id for k in np.argsort(nearest, kind="stable")]
+        while queue and seconds >= attempt:
+            seconds -= attempt
+            stop_id = queue.pop(0)
+            data = self._data(False, durations, distances, types, frozenset(served | {stop_id}))
+            found = self._run(data, attempt, best)
+            if found.is_feasible():
+                best, served = found, self._served(found)
+                queue = [sid for sid in queue if sid not in served]
+        return best, seconds
 
     def _read(self, best, groups) -> Solution:
         problem = self.problem

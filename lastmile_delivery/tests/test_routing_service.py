@@ -664,6 +664,24 @@ class TestProductionConstraints(BaseCase):
             solution = r.solve(problem(stops, vans[:1], engine="pyvrp"))
         self.assertEqual([u.stop_id for u in solution.unserved], [5])
 
+    def test_pyvrp_tries_to_serve_one_more_stop(self):
+        """When not every stop fits, PyVRP's plan is given a few short searches, each with one
+        more stop required, nearest first: stop 2 fits beside stop 1, stop 5 cannot be reached
+        in its window; the time of the attempts not made goes back to the search."""
+        stops = [r.Stop(1, 1), r.Stop(2, 2), r.Stop(5, 5, window_end=900)]
+        model = r._PyvrpModel(problem(stops, time_limit=1, iteration_limit=100))
+        durations, distances, profile_of = model._profiles()
+        types, _groups = model._vehicle_types(profile_of)
+        data = model._data(False, durations, distances, types)
+        only_stop_1 = model.pyvrp.Solution(data, [[0]])  # clients by their index
+        self.assertEqual(model._served(only_stop_1), {1})
+        plan, unused = model._serve_more(only_stop_1, durations, distances, types, 1.0)
+        self.assertEqual(model._served(plan), {1, 2})
+        self.assertTrue(plan.is_feasible())
+        self.assertAlmostEqual(unused, 1.0 - 2 * model.ONE_MORE_MIN, msg="two attempts: stop 2, then 5")
+        plan, unused = model._serve_more(plan, durations, distances, types, model.ONE_MORE_MIN / 2)
+        self.assertEqual((model._served(plan), unused), ({1, 2}, model.ONE_MORE_MIN / 2), "no time for one")
+
     def test_check_of_breaks(self):
         lunch = r.Break(1800, 1800, 1800)
         van = r.Vehicle("van", 0, 0, breaks=[lunch, r.Break(3600, 3600, 600)])
