@@ -23,8 +23,14 @@ class LastmileRoutePlanning(models.Model):
     _check_company_auto = True
 
     date = fields.Date(required=True)
+    kind = fields.Selection(
+        [("plan", "Plan the Day"), ("optimize", "Optimize Routes")], default="plan", required=True
+    )
     route_ids = fields.Many2many(
-        "lastmile.route", string="Routes to Optimize", help="Empty: the whole day is planned."
+        "lastmile.route",
+        string="Routes to Optimize",
+        check_company=True,
+        help="The routes an optimization re-sequences (planning the day leaves it empty).",
     )
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
     user_id = fields.Many2one("res.users", required=True, default=lambda self: self.env.user)
@@ -69,30 +75,34 @@ class LastmileRoutePlanning(models.Model):
             [
                 {
                     "date": min(company_routes.mapped("date")),
+                    "kind": "optimize",
                     "company_id": company.id,
                     "route_ids": [fields.Command.set(company_routes.ids)],
                 }
                 for company, company_routes in routes.grouped("company_id").items()
             ],
             lambda seconds: self.env._(
-                "Optimizing %(count)s route(s) in the background (about %(seconds)s s each). You will "
-                "be notified when they are ready.",
+                "Optimizing %(count)s route(s) in the background (about %(seconds)s s). You will be "
+                "notified when they are ready.",
                 count=len(routes),
                 seconds=seconds,
             ),
+            # each route is searched for a second at least
+            seconds=len(routes),
         )
 
     @api.model
-    def _plan_now_or_queue(self, plan_now, runs, message):
-        """With a search time of 3 s or less, ``plan_now()`` (summaries) and its notification;
-        else the ``runs`` (values) queued for the scheduled action and ``message(seconds)``."""
+    def _plan_now_or_queue(self, plan_now, runs, message, seconds=0):
+        """With a search time of 3 s or less (the company's, or ``seconds`` when longer),
+        ``plan_now()`` (summaries) and its notification; else the ``runs`` (values) queued for
+        the scheduled action and ``message(seconds)``."""
         time_limit = self.env.company.lastmile_plan_time_limit or 10
-        if time_limit <= 3:
+        if max(time_limit, seconds) <= 3:
             return self.env["lastmile.route"]._notify_summary(plan_now())
         # runs are made by these actions only (dispatchers read them), as the dispatcher
         self.sudo().create([{**values, "user_id": self.env.uid, "time_limit": time_limit} for values in runs])
         self.env.ref("lastmile_delivery.ir_cron_lastmile_plan")._trigger()
-        return notification_action(message(time_limit), "info")
+        return notification_action(message(max(time_limit, seconds)), "info")
 
     @api.model
     def _cron_run(self, limit=5):
@@ -116,8 +126,10 @@ class LastmileRoutePlanning(models.Model):
         day = format_date(self.env, self.date)
         for _attempt in range(attempts):
             try:
-                if self.route_ids:
-                    summaries = Route.browse(self.route_ids.ids)._optimize(self.time_limit)
+                if self.kind == "optimize":
+                    # routes emptied (and removed) by a plan made meanwhile: nothing to optimize
+                    routes = Route.browse(self.route_ids.ids)
+                    summaries = routes._optimize(self.time_limit) if routes else []
                 else:
                     summaries = [Route.plan_routes(self.date, time_limit=self.time_limit)]
                 self.env.flush_all()  # a conflict with a concurrent change shows here

@@ -681,14 +681,18 @@ class TestPlanningAsShopsHaveIt(LastmileCase):
         route = tasks[0].route_id
         self.company.lastmile_plan_time_limit = 4
         Planning = self.env["lastmile.route.planning"]
-        for act in (
-            lambda: route.with_user(self.dispatcher_user).action_optimize(),
-            lambda: self.env["lastmile.route"].with_user(self.dispatcher_user).action_replan(DAY),
+        for act, kind, routes in (
+            (lambda: route.with_user(self.dispatcher_user).action_optimize(), "optimize", route),
+            (
+                lambda: self.env["lastmile.route"].with_user(self.dispatcher_user).action_replan(DAY),
+                "plan",
+                self.env["lastmile.route"],
+            ),
         ):
             result = act()
             self.assertIn("in the background", result["params"]["message"])
             run = Planning.search([], limit=1)
-            self.assertEqual(run.state, "queued")
+            self.assertEqual((run.state, run.kind, run.route_ids), ("queued", kind, routes))
             with (
                 patch.object(self.env.cr, "commit"),
                 patch.object(type(self.env["res.users"]), "_bus_send") as bus,
@@ -699,8 +703,20 @@ class TestPlanningAsShopsHaveIt(LastmileCase):
             self.assertEqual(bus.call_args.args[1]["message"], run.summary)
             self.assertEqual(bus.call_args.args[0], "simple_notification")
         self.assertEqual(route.task_ids, self.env["lastmile.delivery.task"].browse([t.id for t in tasks]))
+        # an optimization whose route a plan made meanwhile removed optimizes nothing: it does
+        # not plan the day in its place
+        route.with_user(self.dispatcher_user).action_optimize()
+        run = Planning.search([], limit=1)
+        newcomer = self._task(9)
+        route.task_ids.route_id = False
+        route.unlink()
+        with patch.object(self.env.cr, "commit"), patch.object(type(self.env["res.users"]), "_bus_send"):
+            Planning._cron_run()
+        self.assertEqual((run.state, run.kind), ("done", "optimize"), run.summary)
+        self.assertIn("0 stop(s) planned", run.summary)
+        self.assertFalse(newcomer.route_id)
         with self.assertRaises(AccessError):
-            route.with_user(self.driver_user).action_optimize()
+            tasks[0].route_id.with_user(self.driver_user).action_optimize()
         # runs are made by the actions: a dispatcher cannot queue one for another user or route
         with self.assertRaises(AccessError):
             Planning.with_user(self.dispatcher_user).create(
