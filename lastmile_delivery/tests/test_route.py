@@ -672,8 +672,15 @@ class TestPlanningAsShopsHaveIt(LastmileCase):
         self.assertIn("capacities", unplanned[0].dispatch_issue)
         self.assertFalse(bulky.route_id)
         self.assertIn(
-            "its volume of 0.800 m³ is more than any vehicle on duty holds (0.500 m³)", bulky.dispatch_issue
+            "its volume of 0.800 m³ is more than any vehicle on duty it may go to holds (0.500 m³)",
+            bulky.dispatch_issue,
         )
+        # the biggest van it may go to: pinned to a van of 0.5 m³, a van of 1 m³ does not count
+        self.other_driver.capacity_volume = 1.0
+        bulky.driver_id = self.driver
+        self.env["lastmile.route"].plan_routes(DAY, time_limit=1)
+        self.assertFalse(bulky.route_id)
+        self.assertIn("it may go to holds (0.500 m³)", bulky.dispatch_issue)
 
     def test_optimize_and_replan_run_in_the_background(self):
         tasks = [self._task(i, driver_id=self.driver.id) for i in range(4)]
