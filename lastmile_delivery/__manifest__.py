@@ -1,7 +1,7 @@
 {
     "name": "Last Mile Delivery",
     "summary": "Own-fleet delivery: tasks, drivers, automatic dispatch, routing and tracking",
-    "version": "19.0.1.2.0",
+    "version": "19.0.1.3.0",
     "category": "Inventory/Delivery",
     "author": "Last Mile Delivery contributors",
     "website": "https://github.com/lastmile-delivery/lastmile-delivery",
