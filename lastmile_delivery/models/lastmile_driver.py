@@ -66,7 +66,7 @@ class LastmileDriver(models.Model):
     currency_id = fields.Many2one(related="company_id.currency_id")
     max_stops = fields.Integer(string="Maximum Stops", help="Most deliveries in a day. 0 means no limit.")
     break_minutes = fields.Integer(
-        string="Break (min)",
+        string="Break",
         help="A break the driver takes when it suits the round, somewhere between Break From and Break "
         "Until (for example 30 min between 11:30 and 14:00). It replaces the pauses of the working "
         "hours in that time. 0: the working hours' pauses only (a lunch hour is a fixed break).",
