@@ -288,11 +288,14 @@ class LastmileDriver(models.Model):
                 ]
         return shifts
 
-    def _get_breaks(self, day, shifts):
+    def _get_breaks(self, day, shifts=None):
         """{driver id: [(earliest start, latest start, duration)]} of ``day``, naive UTC and a
-        timedelta: each pause between the intervals of ``shifts`` (see :meth:`_get_shifts`: a
-        lunch hour, time off in the day) is a fixed break; a driver's flexible break (Break
-        From/Until) replaces the pauses of the working hours in its time (not time off)."""
+        timedelta: each pause between the intervals of ``shifts`` (see :meth:`_get_shifts`,
+        read when not given: a lunch hour, time off in the day) is a fixed break; a driver's
+        flexible break (Break From/Until) replaces the pauses of the working hours in its time
+        (not time off)."""
+        if shifts is None:
+            shifts = self._get_shifts(day)
         working_hours = self.filtered("break_minutes")._get_shifts(day, compute_leaves=False)
         breaks = {}
         for driver in self:

@@ -663,25 +663,24 @@ class LastmileRoute(models.Model):
             tasks = plan["groups"][item.stop_id]
             detail = item.detail
             # the vehicles this stop may go to (rules, pins), as the engine compared
-            stop = stops[item.stop_id]
-            allowed = (stop.vehicle_id,) if stop.vehicle_id is not None else stop.vehicle_ids
-            fleet = drivers.filtered(lambda d, allowed=allowed: allowed is None or d.id in allowed)
-            biggest_weight = max(fleet.mapped("capacity_weight") or [0])
-            biggest_volume = max(fleet.mapped("capacity_volume") or [0])
+            if item.reason == engine.REASON_CAPACITY:
+                stop = stops[item.stop_id]
+                allowed = (stop.vehicle_id,) if stop.vehicle_id is not None else stop.vehicle_ids
+                fleet = drivers.filtered(lambda d, allowed=allowed: allowed is None or d.id in allowed)
             if item.reason == engine.REASON_CAPACITY and item.dimension == 1:
                 detail = self.env._(
                     "its volume of %(volume).3f %(unit)s is more than any vehicle on duty it may go "
                     "to holds (%(biggest).3f %(unit)s)",
                     volume=sum(tasks.mapped("volume")),
                     unit=tasks[:1].volume_uom_name,
-                    biggest=biggest_volume,
+                    biggest=max(fleet.mapped("capacity_volume") or [0]),
                 )
             elif item.reason == engine.REASON_CAPACITY and item.dimension == 0:
                 detail = self.env._(
                     "it weighs %(weight).1f kg, more than any vehicle on duty it may go to carries "
                     "(%(biggest).1f kg)",
                     weight=sum(tasks.mapped("weight")),
-                    biggest=biggest_weight,
+                    biggest=max(fleet.mapped("capacity_weight") or [0]),
                 )
             elif item.reason == engine.REASON_CAPACITY:
                 detail = self.env._(

@@ -68,6 +68,7 @@ REASON_WINDOW = "window"
 REASON_VEHICLE = "vehicle"
 REASON_PAIR = "pair"
 REASON_DROPPED = "dropped"
+DROPPED_DETAIL = "no route has room for it within the time windows, shifts and capacities"
 REASON_NO_VEHICLE = "no_vehicle"
 
 # bytes a PyVRP search may take for its travel matrices; beyond, the problem goes to OR-Tools.
@@ -752,13 +753,7 @@ def _finish(problem: Problem, sub: Problem, solution: Solution, unserved: list, 
     accounted = {v.stop_id for route in solution.routes for v in route.visits} | {
         u.stop_id for u in solution.unserved
     }
-    dropped = [
-        Unserved(
-            s.id, REASON_DROPPED, "no route has room for it within the time windows, shifts and capacities"
-        )
-        for s in sub.stops
-        if s.id not in accounted
-    ]
+    dropped = [Unserved(s.id, REASON_DROPPED, DROPPED_DETAIL) for s in sub.stops if s.id not in accounted]
     solution.unserved = unserved + solution.unserved + dropped
     _release_late(sub, solution)
     # a plan searched to an iteration limit is repaired whole, the same each time
@@ -807,13 +802,7 @@ def _release_late(problem: Problem, solution: Solution) -> None:
             late = [v.stop_id for v in route.visits if v.late and v.stop_id in movable]
             out = late[0] if late else movable[-1]
             sequence.remove(out)
-            solution.unserved.append(
-                Unserved(
-                    out,
-                    REASON_DROPPED,
-                    "no route has room for it within the time windows, shifts and capacities",
-                )
-            )
+            solution.unserved.append(Unserved(out, REASON_DROPPED, DROPPED_DETAIL))
             route = schedule(problem, vehicle, sequence, start)
         if sequence:
             routes.append(route)

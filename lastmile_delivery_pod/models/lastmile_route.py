@@ -292,8 +292,7 @@ class LastmileRoute(models.Model):
         now = fields.Datetime.now()
         breaks = {}  # the drivers' breaks of each day: breaks left from now hold the ETAs
         for day, routes in self.grouped("date").items():
-            drivers = routes.driver_id
-            breaks[day] = drivers._get_breaks(day, drivers._get_shifts(day))
+            breaks[day] = routes.driver_id._get_breaks(day)
         for route in self:
             driver = route.driver_id
             here = driver.last_seen and point(driver.current_latitude, driver.current_longitude)
