@@ -1624,17 +1624,29 @@ class _PyvrpModel:
 
     PyVRP searches best with every stop required (it then moves through plans that break
     windows, at a cost it adapts, towards one that does not). So the search first tries to
-    serve every stop; when that is not feasible, it lets stops go, each at its prize; then
-    tries to serve one more stop at a time, the one nearest to a served stop first, with it
-    and every stop served required, as long as one of them fits; then shortens what it found.
+    serve every stop, unless the vans cannot hold them all (see :meth:`_capacity_bound`);
+    when not every stop is served, it lets stops go, each at its prize; then tries to serve
+    one more stop at a time, with it and every stop served required, as long as one of them
+    fits and more stops could fit in the vans; then shortens what it found.
+
+    When the vans cannot hold every stop, more stops fit when the bulkiest are left out:
+    while stops are let go, the prize of a stop grows (by up to ``BULK_BONUS`` of a drop
+    penalty, when every optional stop has the same priority) the less room it takes, and the
+    attempts to serve one more stop take the smallest first (the nearest first otherwise). The
+    plan is then shortened at equal prizes, where serving more stops comes first again.
     """
 
     # shares of the time limit
     REQUIRED_SHARE = 0.2  # every stop required
-    PRIZE_SHARE = 0.48  # stops optional, each at its prize
+    PRIZE_SHARE = 0.48  # stops optional, each at its prize (ends once as many as fit are served)
     POLISH_SHARE = 0.15  # last, shortening the plan found
     ONE_MORE_SHARE = 0.05  # each attempt to serve one more stop (at least ONE_MORE_MIN s)
     ONE_MORE_MIN = 0.3
+    BULK_BONUS = 0.2
+    # once stops may be left out, PyVRP adapts its costs of broken windows and loads every this
+    # many plans: its default of 500 is a twentieth of the plans a 10 s search of 100 stops with
+    # full vans looks at (measured on the production-shaped instances of bench/)
+    PENALTY_UPDATES = 50
 
     def __init__(self, problem: Problem):
         import pyvrp  # noqa: PLC0415
@@ -1660,7 +1672,13 @@ class _PyvrpModel:
         self.client_stops = [s for s in self.stops if not s.is_pickup and s.pickup_id is None]
         # fixed breaks every driver takes (the shop's lunch hour): out of PyVRP's clock
         fixed = [frozenset(b for b in v.breaks if b.earliest == b.latest) for v in problem.vehicles]
+        # stops counted as a load only when a driver has a maximum (a dimension slows the search)
+        self.count_stops = any(problem.max_stops(v) for v in problem.vehicles)
         self.lunches = sorted(fixed[0], key=lambda b: b.earliest) if fixed and len(set(fixed)) == 1 else []
+
+    def _delivery(self, stop) -> list:
+        """What ``stop`` takes of a van's room on each of PyVRP's load dimensions."""
+        return [*self.problem.demand(stop), *([1] if self.count_stops else [])]
 
     def _squeeze(self, moment: int) -> int:
         """``moment`` on a clock that stops during the breaks every driver takes at the same
@@ -1723,7 +1741,7 @@ class _PyvrpModel:
             shift_end = max(self._squeeze(vehicle.shift_end) - resting, start)
             overtime = problem.carries_work(vehicle)
             arguments = {
-                "capacity": (*left, stops_left),
+                "capacity": (*left, *([stops_left] if self.count_stops else [])),
                 "start_depot": self.depot_of[place],
                 "end_depot": self.depot_of[vehicle.end] if vehicle.end is not None else self.open_end,
                 "tw_early": start,
@@ -1753,23 +1771,25 @@ class _PyvrpModel:
         ]
         return types, list(groups.values())
 
-    def _data(self, required_all: bool, durations, distances, types, served=frozenset()):
-        """The problem data; ``served``: ids of stops required besides those on board."""
+    def _data(self, required_all: bool, durations, distances, types, served=frozenset(), bonus=None):
+        """The problem data; ``served``: ids of stops required besides those on board;
+        ``bonus``: {stop id: what its prize gets above its drop penalty}."""
         pyvrp, problem = self.pyvrp, self.problem
         by_id = problem.stops_by_id
+        bonus = bonus or {}
 
         def required(stop):
             return required_all or stop.id in served or problem.must_serve(stop)
 
         def prize(stop):
-            return 0 if required(stop) else drop_penalty(problem, stop)
+            return 0 if required(stop) else drop_penalty(problem, stop) + bonus.get(stop.id, 0)
 
         squeeze = self._squeeze
 
         clients = [
             pyvrp.Client(
                 location=self.location_of[s.id],
-                delivery=[*problem.demand(s), 1],
+                delivery=self._delivery(s),
                 service_duration=s.service,
                 tw_early=squeeze(s.window_start),
                 tw_late=squeeze(s.window_end),
@@ -1788,7 +1808,7 @@ class _PyvrpModel:
                 delivery_tw_early=squeeze(d.window_start),
                 delivery_tw_late=squeeze(d.window_end),
                 delivery_service_duration=d.service,
-                amount=[*problem.demand(d), 0],
+                amount=[*problem.demand(d), *([0] if self.count_stops else [])],
                 required=required(d),
                 prize=prize(d),
             )
@@ -1808,44 +1828,165 @@ class _PyvrpModel:
         from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria  # noqa: PLC0415
 
         criteria = [MaxRuntime(max(seconds, 0.01))]
-        if self.problem.iteration_limit:  # split between the two phases as the time is
-            share = seconds / max(self.problem.time_limit, 0.01)
-            criteria.append(MaxIterations(max(round(self.problem.iteration_limit * share), 1)))
+        if self.problem.iteration_limit:  # split between the phases as the time is
+            criteria.append(MaxIterations(self._iterations(seconds)))
         return criteria[0] if len(criteria) == 1 else MultipleCriteria(criteria)
 
-    def _run(self, data, seconds, initial=None):
+    def _run(self, data, seconds, initial=None, enough=None):
+        """(best plan, seconds used) of a search from ``initial``; ``enough``: a number of
+        stops served at which the search ends early (the seconds used then count the
+        iterations done, when they are limited, so that the plan stays the same each time; when
+        they are limited but the time runs out first, the whole search may take longer than
+        the time limit, by up to the first phase's share). ``initial`` may come from another
+        phase's data: it is priced again on ``data``. With every stop required, PyVRP's own
+        parameters (as measured on Solomon)."""
+        from pyvrp.IteratedLocalSearch import (  # noqa: PLC0415
+            IteratedLocalSearchCallbacks,
+            IteratedLocalSearchParams,
+        )
+        from pyvrp.PenaltyManager import PenaltyParams  # noqa: PLC0415
+        from pyvrp.solve import SolveParams  # noqa: PLC0415
+
+        full = []
+
+        class Watch(IteratedLocalSearchCallbacks):
+            def on_start(self, ils):
+                self.on_best(ils.initial_solution)
+
+            def on_best(self, best):
+                served = best.num_clients() + best.num_shipments()
+                if enough is not None and best.is_feasible() and served >= enough:
+                    full.append(True)
+
+        class Penalties(PenaltyParams):
+            def midpoint_penalties(self, data):  # where PyVRP starts, whatever the maximum
+                return PenaltyParams().midpoint_penalties(data)
+
+        prizes = [c.prize for c in (*data.clients(), *data.shipments())]
+        if initial is not None:  # a plan keeps the prizes of the data it was made on
+            initial = self._plan_on(data, initial)
+        criterion = self._criterion(seconds)
         result = self.pyvrp.solve(
             data,
-            stop=self._criterion(seconds),
+            stop=lambda cost: bool(full) or criterion(cost),
             seed=self.problem.seed,
             display=False,
             collect_stats=False,
+            params=SolveParams(
+                penalty=Penalties(
+                    solutions_between_updates=self.PENALTY_UPDATES
+                    if any(prizes)
+                    else PenaltyParams.solutions_between_updates,
+                    max_penalty=self._max_penalty(max(prizes, default=0)),
+                ),
+                ils=IteratedLocalSearchParams(callbacks=Watch()),
+            ),
             **({"initial_solution": initial} if initial is not None else {}),
         )
-        return result.best
+        used = seconds
+        if full:
+            limit = self._iterations(seconds)
+            used = min(seconds * result.num_iterations / limit if limit else result.runtime, seconds)
+        return result.best, used
+
+    def _plan_on(self, data, plan):
+        """``plan``'s routes as a plan of ``data``."""
+        pyvrp = self.pyvrp
+        return pyvrp.Solution(
+            data,
+            [
+                pyvrp.Route(
+                    data,
+                    [pyvrp.Activity(a.type, a.idx) for a in route.schedule() if not a.is_depot()],
+                    route.vehicle_type(),
+                )
+                for route in plan.routes()
+            ],
+        )
+
+    def _max_penalty(self, prize):
+        """PyVRP's highest cost of a unit of load or time too many: twice the largest prize, so
+        that a van a gram over never pays off, unless that could overflow PyVRP's 64-bit costs
+        on a plan that breaks everything at once (its first plan is random)."""
+        from pyvrp.PenaltyManager import PenaltyParams  # noqa: PLC0415
+
+        problem = self.problem
+        loads = [sum(column) for column in zip(*(self._delivery(s) for s in self.stops), strict=True)]
+        worst = max([*loads, problem.horizon * max(len(self.stops), 1), 1])
+        return max(PenaltyParams.max_penalty, min(2.0 * prize, 2.0**60 / worst))
+
+    def _iterations(self, seconds):
+        """The iterations a search of ``seconds`` may do, or 0 when they are not limited."""
+        if not self.problem.iteration_limit:
+            return 0
+        return max(round(self.problem.iteration_limit * seconds / max(self.problem.time_limit, 0.01)), 1)
+
+    def _capacity_bound(self, types):
+        """(the most stops the vans could hold, {stop id: prize bonus}): the stops loaded at the
+        depot counted on each load dimension apart, smallest first, in all the room of all the
+        vans, plus every pickup-and-delivery pair (they free their room on the way); a bonus
+        for each stop that may be left out when the vans cannot hold them all, the larger the
+        smaller the share of the room it takes on the dimensions short of room (none when the
+        stops that may be left out differ in priority: an urgent one stays worth more)."""
+        problem = self.problem
+        count = len(self.client_stops)
+        if not count:
+            return len(self.pairs), {}
+        demands = np.asarray([self._delivery(s) for s in self.client_stops], dtype=np.float64)
+        room = sum(np.asarray(t.capacity, dtype=np.float64) * t.num_available for t in types)
+        bound, usage = count, np.zeros(count)
+        for k in range(demands.shape[1]):
+            fits = int(np.searchsorted(np.cumsum(np.sort(demands[:, k])), room[k], side="right"))
+            if fits < count:
+                bound = min(bound, fits)
+                usage += demands[:, k] / max(room[k], 1)
+        spread = usage.max() - usage.min()
+        priorities = {s.priority for s in self.client_stops if not problem.must_serve(s)}
+        if bound == count or spread <= 0 or len(priorities) > 1:
+            return bound + len(self.pairs), {}
+        unit = problem.penalty_unit * self.BULK_BONUS
+        share = (usage.max() - usage) / spread
+        return bound + len(self.pairs), {
+            stop.id: round(unit * part)
+            for stop, part in zip(self.client_stops, share, strict=True)
+            if not problem.must_serve(stop)
+        }
 
     def solve(self) -> Solution:
         pyvrp, problem = self.pyvrp, self.problem
         limit = problem.time_limit
         durations, distances, profile_of = self._profiles()
         types, groups = self._vehicle_types(profile_of)
-        first = limit * self.REQUIRED_SHARE
-        data = self._data(True, durations, distances, types)
+        bound, bonus = self._capacity_bound(types)
+        count = len(self.client_stops) + len(self.pairs)
+        spent = 0.0
         with warnings.catch_warnings():  # not every stop fitting is what the next phases are for
             warnings.simplefilter("ignore", pyvrp.exceptions.PenaltyBoundWarning)
-            best = self._run(data, first)
-            if best.is_feasible():
-                best = self._run(data, limit - first, best)
+            best = data = None
+            if bound == count:
+                data = self._data(True, durations, distances, types)
+                spent = limit * self.REQUIRED_SHARE
+                best, _used = self._run(data, spent)
+            if best is not None and best.is_feasible():
+                best, _used = self._run(data, limit - spent, best)
             else:
+                data = self._data(False, durations, distances, types, bonus=bonus)
+                enough = bound if bound < count else None
+                best, used = self._run(data, limit * self.PRIZE_SHARE, enough=enough)
+                data = None
+                spent += used
+                one_more = max(limit * (1 - self.POLISH_SHARE) - spent, 0)
+                best, unused = self._serve_more(best, durations, distances, types, one_more, bound, bonus)
+                spent += one_more - unused
                 data = self._data(False, durations, distances, types)
-                best = self._run(data, limit * self.PRIZE_SHARE)
-                one_more = limit * (1 - self.REQUIRED_SHARE - self.PRIZE_SHARE - self.POLISH_SHARE)
-                best, unused = self._serve_more(best, durations, distances, types, one_more)
-                best = self._run(data, limit - first - limit * self.PRIZE_SHARE - one_more + unused, best)
+                best, _used = self._run(data, max(limit - spent, 0.01), best)
         if not best.is_feasible():
+            on_board = any(problem.must_serve(s) for s in self.stops)
             return Solution(
                 engine="pyvrp",
-                error="no plan keeps every rule: the stops on board cannot all be served on time",
+                error="no plan keeps every rule: the stops on board cannot all be served on time"
+                if on_board
+                else "the PyVRP search found no plan that keeps every rule in its time",
             )
         del durations, distances, data
         return self._read(best, groups)
@@ -1861,14 +2002,17 @@ class _PyvrpModel:
                     served.add(self.pairs[activity.idx].id)
         return served
 
-    def _serve_more(self, best, durations, distances, types, seconds):
+    def _serve_more(self, best, durations, distances, types, seconds, bound=None, bonus=None):
         """(``best`` or a plan found from it that serves more stops, the seconds not used): one
-        stop left out at a time, nearest to a served stop first, is required with every stop
-        served, for a short search. The attempts are counted in the time they are given, so an
-        iteration limit keeps the plan the same each time."""
+        stop left out at a time is required with every stop served, for a short search, as long
+        as fewer than ``bound`` stops are served; the stops with the largest ``bonus`` (the
+        smallest) first, then the nearest to a served stop. The attempts are counted in the
+        time they are given, so an iteration limit keeps the plan the same each time."""
         if not best.is_feasible():
             return best, seconds
         problem = self.problem
+        bound = len(self.client_stops) + len(self.pairs) if bound is None else bound
+        bonus = bonus or {}
         attempt = max(problem.time_limit * self.ONE_MORE_SHARE, self.ONE_MORE_MIN)
         served = self._served(best)
         candidates = [s for s in (*self.client_stops, *self.pairs) if s.id not in served]
@@ -1877,12 +2021,13 @@ class _PyvrpModel:
         distance = np.asarray(distances[0])
         served_places = [self.location_of[sid] for sid in sorted(served)]
         nearest = distance[np.ix_([self.location_of[s.id] for s in candidates], served_places)].min(axis=1)
-        queue = [candidates[k].id for k in np.argsort(nearest, kind="stable")]
-        while queue and seconds >= attempt:
+        smallest = [-bonus.get(s.id, 0) for s in candidates]
+        queue = [candidates[k].id for k in np.lexsort((nearest, smallest))]
+        while queue and seconds >= attempt and len(served) < bound:
             seconds -= attempt
             stop_id = queue.pop(0)
             data = self._data(False, durations, distances, types, frozenset(served | {stop_id}))
-            found = self._run(data, attempt, best)
+            found, _used = self._run(data, attempt, best)
             if found.is_feasible():
                 best, served = found, self._served(found)
                 queue = [sid for sid in queue if sid not in served]

@@ -683,6 +683,72 @@ class TestProductionConstraints(BaseCase):
         plan, unused = model._serve_more(plan, durations, distances, types, model.ONE_MORE_MIN / 2)
         self.assertEqual((model._served(plan), unused), ({1, 2}, model.ONE_MORE_MIN / 2), "no time for one")
 
+    def test_pyvrp_counts_what_the_vans_can_hold(self):
+        """Two vans with room for 10 and 6 (volume) and stops of 1 to 6: at most 5 stops fit
+        (1+2+3+4+5 = 15 of 16), so PyVRP does not try to serve every stop; the smaller a stop,
+        the larger its prize. The weight dimension has room for all and counts for nothing;
+        without a van's maximum of stops, stops are no load dimension of their own."""
+        vans = [r.Vehicle("a", 0, 0, capacity=(100, 10)), r.Vehicle("b", 0, 0, capacity=(100, 6))]
+        stops = [r.Stop(k, 1 + k % 5, demand=(1, k)) for k in range(1, 7)]
+        model = r._PyvrpModel(problem(stops, vans))
+        durations, distances, profile_of = model._profiles()
+        types, _groups = model._vehicle_types(profile_of)
+        self.assertEqual(model._data(False, durations, distances, types).num_load_dimensions, 2)
+        bound, bonus = model._capacity_bound(types)
+        self.assertEqual(bound, 5)
+        self.assertEqual(bonus[6], 0, "the bulkiest stop: no bonus")
+        self.assertEqual(bonus[1], round(model.problem.penalty_unit * model.BULK_BONUS))
+        self.assertEqual(sorted(bonus, key=bonus.get, reverse=True), [1, 2, 3, 4, 5, 6])
+        biased = model._data(False, durations, distances, types, bonus=bonus)
+        prizes = [c.prize for c in biased.clients()]
+        self.assertEqual(prizes[0] - prizes[5], bonus[1])
+        # a plan made with the bonus is priced again at equal prizes before it is shortened
+        plain = model._data(False, durations, distances, types)
+        only_stop_1 = model.pyvrp.Solution(biased, [[0]])
+        self.assertEqual(only_stop_1.uncollected_prizes(), sum(prizes[1:]))
+        again = model._plan_on(plain, only_stop_1)
+        self.assertEqual(again.uncollected_prizes(), 5 * r.drop_penalty(model.problem, stops[0]))
+        self.assertEqual(model._served(again), {1})
+        # room for every stop on every dimension: no bound, no bonus
+        roomy = [dataclasses.replace(v, capacity=(100, 30)) for v in vans]
+        model = r._PyvrpModel(problem(stops, roomy))
+        self.assertEqual(model._capacity_bound(model._vehicle_types(model._profiles()[2])[0]), (6, {}))
+        # a van with a maximum of stops: they are a dimension, and it bounds what is served
+        limited = [dataclasses.replace(roomy[0], max_stops=2), dataclasses.replace(roomy[1], max_stops=1)]
+        model = r._PyvrpModel(problem(stops, limited))
+        durations, distances, profile_of = model._profiles()
+        types, _groups = model._vehicle_types(profile_of)
+        self.assertEqual(model._data(False, durations, distances, types).num_load_dimensions, 3)
+        self.assertEqual(model._capacity_bound(types), (3, {}), "all stops alike on that dimension")
+
+    def test_pyvrp_serves_the_most_stops_the_vans_hold(self):
+        """The van holds 10: the big stop next door (6) with one small one serves 2 stops; the
+        three small ones further out (4+3+3) serve 3, the most. The search does not spend time
+        requiring every stop, and ends its first phase once 3 stops are served."""
+        van = r.Vehicle("van", 0, 0, capacity=(0, 10), time_cost=0, distance_cost=1)
+        stops = [
+            r.Stop(1, 1, demand=(0, 6)),
+            r.Stop(2, 4, demand=(0, 4)),
+            r.Stop(3, 4, demand=(0, 3)),
+            r.Stop(4, 5, demand=(0, 3)),
+        ]
+        runs = []
+        run = r._PyvrpModel._run
+
+        def spy(model, data, seconds, initial=None, enough=None):
+            best, used = run(model, data, seconds, initial, enough)
+            runs.append((all(c.required for c in data.clients()), seconds, enough, used))
+            return best, used
+
+        with patch.object(r, "_in_child", r._search), patch.object(r._PyvrpModel, "_run", spy):
+            solution = r.solve(problem(stops, [van], engine="pyvrp", time_limit=1, iteration_limit=400))
+        self.assertEqual(sorted(sequences(solution)["van"]), [2, 3, 4])
+        self.assertEqual([u.stop_id for u in solution.unserved], [1])
+        self.assertFalse(runs[0][0], "no search with every stop required: they cannot all fit")
+        self.assertEqual(runs[0][2], 3, "the first phase ends once the vans are full")
+        self.assertLess(runs[0][3], runs[0][1], "and gives its time back")
+        self.assertAlmostEqual(sum(seconds for _req, seconds, _enough, _used in runs[1:]), 1 - runs[0][3])
+
     def test_check_of_breaks(self):
         lunch = r.Break(1800, 1800, 1800)
         van = r.Vehicle("van", 0, 0, breaks=[lunch, r.Break(3600, 3600, 600)])
