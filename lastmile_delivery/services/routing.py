@@ -1840,51 +1840,33 @@ class _PyvrpModel:
         the time limit, by up to the first phase's share). ``initial`` may come from another
         phase's data: it is priced again on ``data``. With every stop required, PyVRP's own
         parameters (as measured on Solomon)."""
-        from pyvrp.IteratedLocalSearch import (  # noqa: PLC0415
-            IteratedLocalSearchCallbacks,
-            IteratedLocalSearchParams,
-        )
-        from pyvrp.PenaltyManager import PenaltyParams  # noqa: PLC0415
-        from pyvrp.solve import SolveParams  # noqa: PLC0415
-
-        full = []
+        from pyvrp.IteratedLocalSearch import IteratedLocalSearchCallbacks  # noqa: PLC0415
 
         class Watch(IteratedLocalSearchCallbacks):
+            full = False
+
             def on_start(self, ils):
                 self.on_best(ils.initial_solution)
 
             def on_best(self, best):
                 served = best.num_clients() + best.num_shipments()
-                if enough is not None and best.is_feasible() and served >= enough:
-                    full.append(True)
+                self.full = self.full or (enough is not None and best.is_feasible() and served >= enough)
 
-        class Penalties(PenaltyParams):
-            def midpoint_penalties(self, data):  # where PyVRP starts, whatever the maximum
-                return PenaltyParams().midpoint_penalties(data)
-
-        prizes = [c.prize for c in (*data.clients(), *data.shipments())]
+        watch = Watch()
         if initial is not None:  # a plan keeps the prizes of the data it was made on
             initial = self._plan_on(data, initial)
         criterion = self._criterion(seconds)
         result = self.pyvrp.solve(
             data,
-            stop=lambda cost: bool(full) or criterion(cost),
+            stop=lambda cost: watch.full or criterion(cost),
             seed=self.problem.seed,
             display=False,
             collect_stats=False,
-            params=SolveParams(
-                penalty=Penalties(
-                    solutions_between_updates=self.PENALTY_UPDATES
-                    if any(prizes)
-                    else PenaltyParams.solutions_between_updates,
-                    max_penalty=self._max_penalty(max(prizes, default=0)),
-                ),
-                ils=IteratedLocalSearchParams(callbacks=Watch()),
-            ),
+            params=self._params(data, watch),
             **({"initial_solution": initial} if initial is not None else {}),
         )
         used = seconds
-        if full:
+        if watch.full:
             limit = self._iterations(seconds)
             used = min(seconds * result.num_iterations / limit if limit else result.runtime, seconds)
         return result.best, used
@@ -1904,16 +1886,36 @@ class _PyvrpModel:
             ],
         )
 
-    def _max_penalty(self, prize):
-        """PyVRP's highest cost of a unit of load or time too many: twice the largest prize, so
-        that a van a gram over never pays off, unless that could overflow PyVRP's 64-bit costs
-        on a plan that breaks everything at once (its first plan is random)."""
+    def _params(self, data, callbacks):
+        """PyVRP's parameters for a search of ``data``: with stops optional, its costs of a
+        unit of load or time too many adapted every ``PENALTY_UPDATES`` plans, from where PyVRP
+        starts up to twice the largest prize (a van a gram over never pays off), unless that
+        could overflow PyVRP's 64-bit costs on a plan that breaks everything at once (its
+        first plan is random)."""
+        from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams  # noqa: PLC0415
         from pyvrp.PenaltyManager import PenaltyParams  # noqa: PLC0415
+        from pyvrp.solve import SolveParams  # noqa: PLC0415
 
-        problem = self.problem
+        class Penalties(PenaltyParams):
+            def midpoint_penalties(self, data):  # where PyVRP starts, whatever the maximum
+                return PenaltyParams().midpoint_penalties(data)
+
+        prize = max((c.prize for c in (*data.clients(), *data.shipments())), default=0)
+        updates = self.PENALTY_UPDATES if prize else PenaltyParams.solutions_between_updates
+        highest = min(2.0 * prize, 2.0**60 / self._worst_violation)
+        return SolveParams(
+            penalty=Penalties(
+                solutions_between_updates=updates, max_penalty=max(PenaltyParams.max_penalty, highest)
+            ),
+            ils=IteratedLocalSearchParams(callbacks=callbacks),
+        )
+
+    @functools.cached_property
+    def _worst_violation(self) -> int:
+        """More than the units of load or time too many of any plan: every stop's load on a
+        dimension, or every stop that late by the horizon."""
         loads = [sum(column) for column in zip(*(self._delivery(s) for s in self.stops), strict=True)]
-        worst = max([*loads, problem.horizon * max(len(self.stops), 1), 1])
-        return max(PenaltyParams.max_penalty, min(2.0 * prize, 2.0**60 / worst))
+        return max([*loads, self.problem.horizon * max(len(self.stops), 1), 1])
 
     def _iterations(self, seconds):
         """The iterations a search of ``seconds`` may do, or 0 when they are not limited."""

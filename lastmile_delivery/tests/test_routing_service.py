@@ -37,6 +37,13 @@ def for_engines(build, engines=("ortools", "pyvrp")):
     return [(engine, r.solve(build(engine))) for engine in engines]
 
 
+def pyvrp_inputs(model):
+    """(duration matrices, distance matrices, vehicle types) of a PyVRP model."""
+    durations, distances, profile_of = model._profiles()
+    types, _groups = model._vehicle_types(profile_of)
+    return durations, distances, types
+
+
 def sequences(solution):
     return {route.vehicle_id: [visit.stop_id for visit in route.visits] for route in solution.routes}
 
@@ -671,8 +678,7 @@ class TestProductionConstraints(BaseCase):
         in its window; the time of the attempts not made goes back to the search."""
         stops = [r.Stop(1, 1), r.Stop(2, 2), r.Stop(5, 5, window_end=900)]
         model = r._PyvrpModel(problem(stops, time_limit=1, iteration_limit=100))
-        durations, distances, profile_of = model._profiles()
-        types, _groups = model._vehicle_types(profile_of)
+        durations, distances, types = pyvrp_inputs(model)
         data = model._data(False, durations, distances, types)
         only_stop_1 = model.pyvrp.Solution(data, [[0]])  # clients by their index
         self.assertEqual(model._served(only_stop_1), {1})
@@ -691,8 +697,7 @@ class TestProductionConstraints(BaseCase):
         vans = [r.Vehicle("a", 0, 0, capacity=(100, 10)), r.Vehicle("b", 0, 0, capacity=(100, 6))]
         stops = [r.Stop(k, 1 + k % 5, demand=(1, k)) for k in range(1, 7)]
         model = r._PyvrpModel(problem(stops, vans))
-        durations, distances, profile_of = model._profiles()
-        types, _groups = model._vehicle_types(profile_of)
+        durations, distances, types = pyvrp_inputs(model)
         self.assertEqual(model._data(False, durations, distances, types).num_load_dimensions, 2)
         bound, bonus = model._capacity_bound(types)
         self.assertEqual(bound, 5)
@@ -712,12 +717,11 @@ class TestProductionConstraints(BaseCase):
         # room for every stop on every dimension: no bound, no bonus
         roomy = [dataclasses.replace(v, capacity=(100, 30)) for v in vans]
         model = r._PyvrpModel(problem(stops, roomy))
-        self.assertEqual(model._capacity_bound(model._vehicle_types(model._profiles()[2])[0]), (6, {}))
+        self.assertEqual(model._capacity_bound(pyvrp_inputs(model)[2]), (6, {}))
         # a van with a maximum of stops: they are a dimension, and it bounds what is served
         limited = [dataclasses.replace(roomy[0], max_stops=2), dataclasses.replace(roomy[1], max_stops=1)]
         model = r._PyvrpModel(problem(stops, limited))
-        durations, distances, profile_of = model._profiles()
-        types, _groups = model._vehicle_types(profile_of)
+        durations, distances, types = pyvrp_inputs(model)
         self.assertEqual(model._data(False, durations, distances, types).num_load_dimensions, 3)
         self.assertEqual(model._capacity_bound(types), (3, {}), "all stops alike on that dimension")
 
