@@ -39,11 +39,13 @@ caller keeps its previous plan. The same problem with the same seed and ``iterat
 gives the same plan.
 
 Matrices are numpy arrays (lists are accepted); they are not copied into Python objects on the
-way to PyVRP. Both searches run in a child process (see ``_CHILD``).
+way to PyVRP. Both searches run in a child process (see ``_CHILD``); PyVRP runs two searches
+side by side when the machine has the cores and the memory (see :func:`_solve_pyvrp`).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import functools
 import math
@@ -77,6 +79,10 @@ REASON_NO_VEHICLE = "no_vehicle"
 # profiles of 1,001 places, the search's child process at its peak)
 PYVRP_MATRIX_BUDGET = 2048 * 1024 * 1024
 PYVRP_MATRIX_FACTOR = 4
+
+# PyVRP's searches (see _PyvrpModel), side by side when there are cores and memory for both
+COUNT_FIRST = "count"
+DISTANCE_FIRST = "distance"
 
 
 @dataclass(frozen=True)
@@ -313,6 +319,16 @@ class Problem:
             + max([v.time_cost * span + v.distance_cost * 2 * longest for v in self.vehicles] + [span])
             + max(self.preference_cost, 0)
         )
+
+    @functools.cached_property
+    def detour_unit(self) -> int:
+        """More than a detour to serve one stop costs at any vehicle's costs (twice the longest
+        trip there and back), waiting aside: smaller than :attr:`penalty_unit`, which is
+        above what waiting up to the horizon could cost."""
+        longest = int(self.distances.max()) if self.distances.size else 1
+        trip = max(self.longest_trip, 1)
+        detours = [4 * (v.time_cost * trip + v.distance_cost * longest) for v in self.vehicles]
+        return 1 + max([*detours, 0]) + max(self.preference_cost, 0)
 
 
 def _add(*loads, dims: int) -> tuple:
@@ -687,11 +703,19 @@ def pyvrp_refusal(problem: Problem) -> str:
     late = [s.id for s in problem.stops if s.required and not _on_time_possible(problem, s)]
     if late:
         return f"stops on board that can only be late ({', '.join(map(str, late[:3]))})"
-    size = len(problem.durations)
-    profiles = len(set(problem.restrictions.values())) + 1
-    if profiles * 2 * size * size * 8 * PYVRP_MATRIX_FACTOR > PYVRP_MATRIX_BUDGET:
+    if _pyvrp_bytes(problem) > PYVRP_MATRIX_BUDGET:
+        size = len(problem.durations)
+        profiles = len(set(problem.restrictions.values())) + 1
         return f"{profiles} routing profiles of {size} places are above the memory budget"
     return ""
+
+
+def _pyvrp_bytes(problem: Problem) -> int:
+    """What a PyVRP search of ``problem`` takes for its travel matrices (see
+    ``PYVRP_MATRIX_BUDGET``)."""
+    size = len(problem.durations)
+    profiles = len(set(problem.restrictions.values())) + 1
+    return profiles * 2 * size * size * 8 * PYVRP_MATRIX_FACTOR
 
 
 def _on_time_possible(problem: Problem, stop: Stop) -> bool:
@@ -1257,33 +1281,72 @@ def _solve_ortools(problem: Problem) -> Solution:
 
 
 def _solve_pyvrp(problem: Problem) -> Solution:
-    return _in_child(problem, "pyvrp")
+    """PyVRP's plan. Its two searches (see :class:`_PyvrpModel`) run side by side, each in
+    its child process, when the machine has two cores for them and the memory for both sets
+    of matrices; the cheaper plan wins (the count-first search's on a tie, or when the other
+    fails). Else the count-first search alone."""
+    strategies = _pyvrp_strategies(problem)
+    if len(strategies) == 1:
+        return _in_child(problem, "pyvrp", strategies[0])
+    with concurrent.futures.ThreadPoolExecutor(len(strategies)) as pool:
+        solutions = list(pool.map(lambda strategy: _in_child(problem, "pyvrp", strategy), strategies))
+    found = [solution for solution in solutions if not solution.error]
+    return min(found, key=lambda solution: _plan_cost(problem, solution)) if found else solutions[0]
 
 
-def _search(problem: Problem, backend: str) -> Solution:
-    model = _OrToolsModel(problem) if backend == "ortools" else _PyvrpModel(problem)
-    return model.solve()
+def _pyvrp_strategies(problem: Problem) -> tuple:
+    """The PyVRP searches to run: both when two cores are ours and both sets of matrices fit
+    in the budget; they run in child processes, so not when there is no interpreter to
+    start."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    if cores < 2 or not _child_python() or 2 * _pyvrp_bytes(problem) > PYVRP_MATRIX_BUDGET:
+        return (COUNT_FIRST,)
+    return (COUNT_FIRST, DISTANCE_FIRST)
+
+
+def _plan_cost(problem: Problem, solution: Solution) -> int:
+    """:func:`cost` of a backend's plan, whose left-out stops are not listed yet."""
+    visited = {visit.stop_id for route in solution.routes for visit in route.visits}
+    dropped = [Unserved(s.id, REASON_DROPPED, DROPPED_DETAIL) for s in problem.stops if s.id not in visited]
+    return cost(problem, dataclasses.replace(solution, unserved=dropped))
+
+
+def _search(problem: Problem, backend: str, strategy: str = COUNT_FIRST) -> Solution:
+    if backend == "ortools":
+        return _OrToolsModel(problem).solve()
+    return _PyvrpModel(problem).solve(strategy)
 
 
 def _search_in_child(payload: dict) -> dict:
     data = payload["problem"]
     data["durations"] = np.load(payload["durations"], mmap_mode="r")
     data["distances"] = np.load(payload["distances"], mmap_mode="r")
-    return dataclasses.asdict(_search(_problem_from_dict(data), payload["backend"]))
+    return dataclasses.asdict(_search(_problem_from_dict(data), payload["backend"], payload["strategy"]))
 
 
-def _in_child(problem: Problem, backend: str) -> Solution:
-    """The search of ``backend`` in a child process (see ``_CHILD``); in this process when
-    there is no Python interpreter to start (Odoo embedded in another program)."""
-    name = _BACKEND_NAMES[backend]
+def _child_python() -> str:
+    """The Python interpreter to start a child process with, or an empty string (Odoo
+    embedded in another program)."""
     python = sys.executable
-    if not python or not os.path.basename(python).startswith("python"):
-        return _search(problem, backend)
+    return python if python and os.path.basename(python).startswith("python") else ""
+
+
+def _in_child(problem: Problem, backend: str, strategy: str = COUNT_FIRST) -> Solution:
+    """The search of ``backend`` (and ``strategy``, for PyVRP) in a child process (see
+    ``_CHILD``); in this process when there is no Python interpreter to start."""
+    name = _BACKEND_NAMES[backend]
+    python = _child_python()
+    if not python:
+        return _search(problem, backend, strategy)
     with tempfile.TemporaryDirectory(prefix="lastmile-routing-") as folder:
         payload = {
             "path": [p for p in sys.path if p and os.path.isabs(p)],
             "file": os.path.abspath(__file__),
             "backend": backend,
+            "strategy": strategy,
             "problem": _problem_to_dict(problem),
             "durations": os.path.join(folder, "durations.npy"),
             "distances": os.path.join(folder, "distances.npy"),
@@ -1634,11 +1697,22 @@ class _PyvrpModel:
     penalty, when every optional stop has the same priority) the less room it takes, and the
     attempts to serve one more stop take the smallest first (the nearest first otherwise). The
     plan is then shortened at equal prizes, where serving more stops comes first again.
+
+    That search (``COUNT_FIRST``) finds the most stops served, but once the vans are full to
+    the unit it seldom shortens the plan much: each stop is worth far more than any load or
+    lateness PyVRP lets a plan have on the way, so it keeps wandering among overloaded plans.
+    The other search (``DISTANCE_FIRST``), run beside it on a second core, starts with each
+    optional stop worth only more than a detour to it (``Problem.detour_unit``, as PyVRP's own
+    examples price them), where PyVRP shortens plans well but may serve a stop fewer; then
+    tries to serve one more stop at a time, as above; then shortens the plan at the real
+    prizes. On production-shaped instances each search gives the better plan on about half of
+    them (``bench/routing.py``).
     """
 
     # shares of the time limit
     REQUIRED_SHARE = 0.2  # every stop required
     PRIZE_SHARE = 0.48  # stops optional, each at its prize (ends once as many as fit are served)
+    DETOUR_SHARE = 0.6  # the distance-first search: stops optional, each worth a detour
     POLISH_SHARE = 0.15  # last, shortening the plan found
     ONE_MORE_SHARE = 0.05  # each attempt to serve one more stop (at least ONE_MORE_MIN s)
     ONE_MORE_MIN = 0.3
@@ -1771,9 +1845,12 @@ class _PyvrpModel:
         ]
         return types, list(groups.values())
 
-    def _data(self, required_all: bool, durations, distances, types, served=frozenset(), bonus=None):
+    def _data(
+        self, required_all: bool, durations, distances, types, served=frozenset(), bonus=None, detour=False
+    ):
         """The problem data; ``served``: ids of stops required besides those on board;
-        ``bonus``: {stop id: what its prize gets above its drop penalty}."""
+        ``bonus``: {stop id: what its prize gets above its drop penalty}; ``detour``: each
+        optional stop worth the detour unit instead of its drop penalty (urgent ones more)."""
         pyvrp, problem = self.pyvrp, self.problem
         by_id = problem.stops_by_id
         bonus = bonus or {}
@@ -1782,7 +1859,11 @@ class _PyvrpModel:
             return required_all or stop.id in served or problem.must_serve(stop)
 
         def prize(stop):
-            return 0 if required(stop) else drop_penalty(problem, stop) + bonus.get(stop.id, 0)
+            if required(stop):
+                return 0
+            if detour:
+                return problem.detour_unit * (1 + max(stop.priority, 0))
+            return drop_penalty(problem, stop) + bonus.get(stop.id, 0)
 
         squeeze = self._squeeze
 
@@ -1954,34 +2035,14 @@ class _PyvrpModel:
             if not problem.must_serve(stop)
         }
 
-    def solve(self) -> Solution:
+    def solve(self, strategy: str = COUNT_FIRST) -> Solution:
         pyvrp, problem = self.pyvrp, self.problem
-        limit = problem.time_limit
         durations, distances, profile_of = self._profiles()
         types, groups = self._vehicle_types(profile_of)
-        bound, bonus = self._capacity_bound(types)
-        count = len(self.client_stops) + len(self.pairs)
-        spent = 0.0
+        search = self._distance_first if strategy == DISTANCE_FIRST else self._count_first
         with warnings.catch_warnings():  # not every stop fitting is what the next phases are for
             warnings.simplefilter("ignore", pyvrp.exceptions.PenaltyBoundWarning)
-            best = data = None
-            if bound == count:
-                data = self._data(True, durations, distances, types)
-                spent = limit * self.REQUIRED_SHARE
-                best, _used = self._run(data, spent)
-            if best is not None and best.is_feasible():
-                best, _used = self._run(data, limit - spent, best)
-            else:
-                data = self._data(False, durations, distances, types, bonus=bonus)
-                enough = bound if bound < count else None
-                best, used = self._run(data, limit * self.PRIZE_SHARE, enough=enough)
-                data = None
-                spent += used
-                one_more = max(limit * (1 - self.POLISH_SHARE) - spent, 0)
-                best, unused = self._serve_more(best, durations, distances, types, one_more, bound, bonus)
-                spent += one_more - unused
-                data = self._data(False, durations, distances, types)
-                best, _used = self._run(data, max(limit - spent, 0.01), best)
+            best = search(durations, distances, types)
         if not best.is_feasible():
             on_board = any(problem.must_serve(s) for s in self.stops)
             return Solution(
@@ -1990,8 +2051,51 @@ class _PyvrpModel:
                 if on_board
                 else "the PyVRP search found no plan that keeps every rule in its time",
             )
-        del durations, distances, data
+        del durations, distances
         return self._read(best, groups)
+
+    def _count_first(self, durations, distances, types):
+        """The best plan of the count-first search (see the class)."""
+        limit = self.problem.time_limit
+        bound, bonus = self._capacity_bound(types)
+        count = len(self.client_stops) + len(self.pairs)
+        spent = 0.0
+        best = data = None
+        if bound == count:
+            data = self._data(True, durations, distances, types)
+            spent = limit * self.REQUIRED_SHARE
+            best, _used = self._run(data, spent)
+        if best is not None and best.is_feasible():
+            best, _used = self._run(data, limit - spent, best)
+            return best
+        data = self._data(False, durations, distances, types, bonus=bonus)
+        enough = bound if bound < count else None
+        best, used = self._run(data, limit * self.PRIZE_SHARE, enough=enough)
+        data = None
+        spent += used
+        return self._fill_and_shorten(best, durations, distances, types, spent, bound, bonus)
+
+    def _distance_first(self, durations, distances, types):
+        """The best plan of the distance-first search (see the class)."""
+        limit = self.problem.time_limit
+        bound, bonus = self._capacity_bound(types)
+        data = self._data(False, durations, distances, types, detour=True)
+        spent = limit * self.DETOUR_SHARE
+        best, _used = self._run(data, spent)
+        data = None
+        return self._fill_and_shorten(best, durations, distances, types, spent, bound, bonus)
+
+    def _fill_and_shorten(self, best, durations, distances, types, spent, bound, bonus):
+        """The last phases of both searches, once ``spent`` seconds are used: one more stop
+        at a time up to ``bound`` (see :meth:`_serve_more`), then the plan shortened at the
+        stops' drop penalties in the time left."""
+        limit = self.problem.time_limit
+        one_more = max(limit * (1 - self.POLISH_SHARE) - spent, 0)
+        best, unused = self._serve_more(best, durations, distances, types, one_more, bound, bonus)
+        spent += one_more - unused
+        data = self._data(False, durations, distances, types)
+        best, _used = self._run(data, max(limit - spent, 0.01), best)
+        return best
 
     def _served(self, solution) -> set:
         """Ids of the stops ``solution`` serves (of a pair, its delivery)."""

@@ -744,7 +744,11 @@ class TestProductionConstraints(BaseCase):
             runs.append((all(c.required for c in data.clients()), seconds, enough, used))
             return best, used
 
-        with patch.object(r, "_in_child", r._search), patch.object(r._PyvrpModel, "_run", spy):
+        with (
+            patch.object(r, "_in_child", r._search),
+            patch.object(r, "_pyvrp_strategies", return_value=(r.COUNT_FIRST,)),
+            patch.object(r._PyvrpModel, "_run", spy),
+        ):
             solution = r.solve(problem(stops, [van], engine="pyvrp", time_limit=1, iteration_limit=400))
         self.assertEqual(sorted(sequences(solution)["van"]), [2, 3, 4])
         self.assertEqual([u.stop_id for u in solution.unserved], [1])
@@ -752,6 +756,92 @@ class TestProductionConstraints(BaseCase):
         self.assertEqual(runs[0][2], 3, "the first phase ends once the vans are full")
         self.assertLess(runs[0][3], runs[0][1], "and gives its time back")
         self.assertAlmostEqual(sum(seconds for _req, seconds, _enough, _used in runs[1:]), 1 - runs[0][3])
+
+    def test_pyvrp_distance_first_search(self):
+        """The distance-first search prices each optional stop above a detour to it (urgent
+        ones above that again), far below a drop penalty; it then serves one more stop at a
+        time and shortens the plan at the drop penalties: the same 3 stops as above, the
+        shortest way, the same each time."""
+        van = r.Vehicle("van", 0, 0, capacity=(0, 10), time_cost=0, distance_cost=1)
+        stops = [
+            r.Stop(1, 1, demand=(0, 6)),
+            r.Stop(2, 4, demand=(0, 4)),
+            r.Stop(3, 4, demand=(0, 3)),
+            r.Stop(4, 5, demand=(0, 3), priority=1),
+        ]
+        p = problem(stops, [van], time_limit=1, iteration_limit=400)
+        longest = int(np.asarray(p.distances).max())
+        self.assertEqual(p.detour_unit, 1 + 4 * longest)
+        self.assertLess(p.detour_unit, p.penalty_unit)
+        model = r._PyvrpModel(p)
+        durations, distances, types = pyvrp_inputs(model)
+        prizes = [c.prize for c in model._data(False, durations, distances, types, detour=True).clients()]
+        self.assertEqual(prizes, [p.detour_unit, p.detour_unit, p.detour_unit, 2 * p.detour_unit])
+        plans = [sequences(r._PyvrpModel(p).solve(r.DISTANCE_FIRST)) for _run in range(2)]
+        self.assertEqual(plans[0], plans[1])
+        self.assertEqual(sorted(plans[0]["van"]), [2, 3, 4], "three stops rather than the bulky one")
+        best = r.solve(dataclasses.replace(p, stops=stops[1:], engine="ortools"))
+        solution = r._PyvrpModel(p).solve(r.DISTANCE_FIRST)
+        self.assertEqual(solution.distance, best.distance)
+
+    def test_pyvrp_runs_both_searches_side_by_side(self):
+        """With two cores and memory for two, both PyVRP searches run, each in its child; the
+        cheaper plan wins, the one serving more stops first, the count-first search's on a
+        tie or when the other fails. One core, or matrices above half the budget: only the
+        count-first search."""
+        stops = [r.Stop(1, 1), r.Stop(2, 2), r.Stop(3, 3)]
+        p = problem(stops, engine="pyvrp")
+        van = p.vehicles[0]
+        short = r.Solution(routes=[r.schedule(p, van, [1, 2])], engine="pyvrp")
+        longer = r.Solution(routes=[r.schedule(p, van, [2, 1])], engine="pyvrp")
+        more = r.Solution(routes=[r.schedule(p, van, [1, 2, 3])], engine="pyvrp")
+        self.assertLess(r._plan_cost(p, more), r._plan_cost(p, short), "a stop left out costs its penalty")
+        asked = []
+
+        def children(plans):
+            def child(problem_, backend, strategy):
+                asked.append((backend, strategy))
+                return plans[strategy]
+
+            return patch.object(r, "_in_child", child)
+
+        both = (r.COUNT_FIRST, r.DISTANCE_FIRST)
+        cases = [
+            ({r.COUNT_FIRST: short, r.DISTANCE_FIRST: more}, more),
+            ({r.COUNT_FIRST: longer, r.DISTANCE_FIRST: more}, more),
+            (
+                {
+                    r.COUNT_FIRST: more,
+                    r.DISTANCE_FIRST: dataclasses.replace(more, routes=list(more.routes)),
+                },
+                more,
+            ),
+            ({r.COUNT_FIRST: longer, r.DISTANCE_FIRST: r.Solution(engine="pyvrp", error="no plan")}, longer),
+        ]
+        with patch.object(r, "_pyvrp_strategies", return_value=both):
+            for plans, expected in cases:
+                asked.clear()
+                with children(plans):
+                    self.assertIs(r._solve_pyvrp(p), expected)
+                self.assertEqual(sorted(asked), [("pyvrp", r.COUNT_FIRST), ("pyvrp", r.DISTANCE_FIRST)])
+        failed = r.Solution(engine="pyvrp", error="no plan")
+        with (
+            patch.object(r, "_pyvrp_strategies", return_value=both),
+            children({r.COUNT_FIRST: failed, r.DISTANCE_FIRST: failed}),
+        ):
+            self.assertIs(r._solve_pyvrp(p), failed)
+        with patch.object(os, "sched_getaffinity", return_value={0, 1}):
+            self.assertEqual(r._pyvrp_strategies(p), both)
+            with patch.object(r, "PYVRP_MATRIX_BUDGET", 2 * r._pyvrp_bytes(p) - 1):
+                self.assertEqual(r._pyvrp_strategies(p), (r.COUNT_FIRST,))
+            with patch.object(r, "_child_python", return_value=""):
+                self.assertEqual(r._pyvrp_strategies(p), (r.COUNT_FIRST,))
+        with patch.object(os, "sched_getaffinity", return_value={0}):
+            self.assertEqual(r._pyvrp_strategies(p), (r.COUNT_FIRST,))
+            asked.clear()
+            with children({r.COUNT_FIRST: short}):
+                self.assertIs(r._solve_pyvrp(p), short)
+            self.assertEqual(asked, [("pyvrp", r.COUNT_FIRST)])
 
     def test_check_of_breaks(self):
         lunch = r.Break(1800, 1800, 1800)
