@@ -36,7 +36,8 @@ solver leaves out get one too, so a plan is usually partial rather than empty. E
 through :func:`check`, which shares no code with the backends; a plan that breaks a rule, or no
 plan at all, comes back as a :class:`Solution` with ``error`` set and no routes, so that a
 caller keeps its previous plan. The same problem with the same seed and ``iteration_limit``
-gives the same plan.
+gives the same plan on the same machine (whether PyVRP's second search runs depends on its
+cores, see :func:`_pyvrp_strategies`).
 
 Matrices are numpy arrays (lists are accepted); they are not copied into Python objects on the
 way to PyVRP. Both searches run in a child process (see ``_CHILD``); PyVRP runs two searches
@@ -322,13 +323,14 @@ class Problem:
 
     @functools.cached_property
     def detour_unit(self) -> int:
-        """More than a detour to serve one stop costs at any vehicle's costs (twice the longest
-        trip there and back), waiting aside: smaller than :attr:`penalty_unit`, which is
-        above what waiting up to the horizon could cost."""
+        """Twice what a detour to serve one stop can cost at any vehicle's costs (there and
+        back on the longest trip, and the longest service), waiting aside (as the bench's PyVRP
+        peer prices a stop, measured there); at most :attr:`penalty_unit`, which is above what
+        waiting up to the horizon could cost too."""
         longest = int(self.distances.max()) if self.distances.size else 1
-        trip = max(self.longest_trip, 1)
-        detours = [4 * (v.time_cost * trip + v.distance_cost * longest) for v in self.vehicles]
-        return 1 + max([*detours, 0]) + max(self.preference_cost, 0)
+        work = 2 * max(self.longest_trip, 1) + max([s.service for s in self.stops] + [0])
+        detours = [2 * (v.time_cost * work + v.distance_cost * 2 * longest) for v in self.vehicles]
+        return min(1 + max([*detours, 0]) + max(self.preference_cost, 0), self.penalty_unit)
 
 
 def _add(*loads, dims: int) -> tuple:
@@ -1288,15 +1290,23 @@ def _solve_pyvrp(problem: Problem) -> Solution:
     strategies = _pyvrp_strategies(problem)
     if len(strategies) == 1:
         return _in_child(problem, "pyvrp", strategies[0])
+
+    def search(strategy):
+        try:
+            return _in_child(problem, "pyvrp", strategy)
+        except OSError as error:  # the matrices could not be written: the other search may do
+            return Solution(engine="pyvrp", error=f"the PyVRP search could not start ({error})")
+
     with concurrent.futures.ThreadPoolExecutor(len(strategies)) as pool:
-        solutions = list(pool.map(lambda strategy: _in_child(problem, "pyvrp", strategy), strategies))
+        solutions = list(pool.map(search, strategies))
     found = [solution for solution in solutions if not solution.error]
     return min(found, key=lambda solution: _plan_cost(problem, solution)) if found else solutions[0]
 
 
 def _pyvrp_strategies(problem: Problem) -> tuple:
-    """The PyVRP searches to run: both when two cores are ours and both sets of matrices fit
-    in the budget; they run in child processes, so not when there is no interpreter to
+    """The PyVRP searches to run: both when the process may use two cores (its CPU affinity:
+    a container's CPU quota or other busy processes are not seen) and both sets of matrices
+    fit in the budget; they run in child processes, so not when there is no interpreter to
     start."""
     try:
         cores = len(os.sched_getaffinity(0))
@@ -1702,8 +1712,8 @@ class _PyvrpModel:
     the unit it seldom shortens the plan much: each stop is worth far more than any load or
     lateness PyVRP lets a plan have on the way, so it keeps wandering among overloaded plans.
     The other search (``DISTANCE_FIRST``), run beside it on a second core, starts with each
-    optional stop worth only more than a detour to it (``Problem.detour_unit``, as PyVRP's own
-    examples price them), where PyVRP shortens plans well but may serve a stop fewer; then
+    optional stop worth only more than a detour to it (``Problem.detour_unit``, as the bench's
+    PyVRP peer prices them), where PyVRP shortens plans well but may serve a stop fewer; then
     tries to serve one more stop at a time, as above; then shortens the plan at the real
     prizes. On production-shaped instances each search gives the better plan on about half of
     them (``bench/routing.py``).
@@ -1861,8 +1871,9 @@ class _PyvrpModel:
         def prize(stop):
             if required(stop):
                 return 0
-            if detour:
-                return problem.detour_unit * (1 + max(stop.priority, 0))
+            if detour:  # a pair: two detours
+                pair = 2 if stop.pickup_id is not None else 1
+                return pair * problem.detour_unit * (1 + max(stop.priority, 0))
             return drop_penalty(problem, stop) + bonus.get(stop.id, 0)
 
         squeeze = self._squeeze

@@ -7,6 +7,7 @@ import os
 import pathlib
 import sys
 import tempfile
+import threading
 from unittest.mock import patch
 
 import numpy as np
@@ -773,6 +774,8 @@ class TestProductionConstraints(BaseCase):
         longest = int(np.asarray(p.distances).max())
         self.assertEqual(p.detour_unit, 1 + 4 * longest)
         self.assertLess(p.detour_unit, p.penalty_unit)
+        per_km = dataclasses.replace(p, vehicles=[dataclasses.replace(van, distance_cost=3600)])
+        self.assertEqual(per_km.detour_unit, per_km.penalty_unit, "never above a drop penalty")
         model = r._PyvrpModel(p)
         durations, distances, types = pyvrp_inputs(model)
         prizes = [c.prize for c in model._data(False, durations, distances, types, detour=True).clients()]
@@ -793,14 +796,18 @@ class TestProductionConstraints(BaseCase):
         p = problem(stops, engine="pyvrp")
         van = p.vehicles[0]
         short = r.Solution(routes=[r.schedule(p, van, [1, 2])], engine="pyvrp")
-        longer = r.Solution(routes=[r.schedule(p, van, [2, 1])], engine="pyvrp")
-        more = r.Solution(routes=[r.schedule(p, van, [1, 2, 3])], engine="pyvrp")
+        more = r.Solution(routes=[r.schedule(p, van, [1, 2, 3])], engine="pyvrp")  # 52.4 km
+        longer = r.Solution(routes=[r.schedule(p, van, [2, 1, 3])], engine="pyvrp")  # 54.1 km
         self.assertLess(r._plan_cost(p, more), r._plan_cost(p, short), "a stop left out costs its penalty")
+        self.assertLess(r._plan_cost(p, more), r._plan_cost(p, longer))
         asked = []
 
         def children(plans):
+            together = threading.Barrier(len(plans), timeout=10)  # both searches run at once
+
             def child(problem_, backend, strategy):
                 asked.append((backend, strategy))
+                together.wait()
                 return plans[strategy]
 
             return patch.object(r, "_in_child", child)
@@ -809,6 +816,7 @@ class TestProductionConstraints(BaseCase):
         cases = [
             ({r.COUNT_FIRST: short, r.DISTANCE_FIRST: more}, more),
             ({r.COUNT_FIRST: longer, r.DISTANCE_FIRST: more}, more),
+            ({r.COUNT_FIRST: more, r.DISTANCE_FIRST: longer}, more),
             (
                 {
                     r.COUNT_FIRST: more,
@@ -830,7 +838,10 @@ class TestProductionConstraints(BaseCase):
             children({r.COUNT_FIRST: failed, r.DISTANCE_FIRST: failed}),
         ):
             self.assertIs(r._solve_pyvrp(p), failed)
-        with patch.object(os, "sched_getaffinity", return_value={0, 1}):
+        with (
+            patch.object(os, "sched_getaffinity", return_value={0, 1}),
+            patch.object(r, "_child_python", return_value=sys.executable),
+        ):
             self.assertEqual(r._pyvrp_strategies(p), both)
             with patch.object(r, "PYVRP_MATRIX_BUDGET", 2 * r._pyvrp_bytes(p) - 1):
                 self.assertEqual(r._pyvrp_strategies(p), (r.COUNT_FIRST,))
