@@ -662,36 +662,38 @@ class LastmileRoute(models.Model):
         for item in plan["solution"].unserved:
             tasks = plan["groups"][item.stop_id]
             detail = item.detail
-            # the vehicles this stop may go to (rules, pins), as the engine compared
             if item.reason == engine.REASON_CAPACITY:
-                stop = stops[item.stop_id]
-                allowed = (stop.vehicle_id,) if stop.vehicle_id is not None else stop.vehicle_ids
-                fleet = drivers.filtered(lambda d, allowed=allowed: allowed is None or d.id in allowed)
-            if item.reason == engine.REASON_CAPACITY and item.dimension == 1:
-                detail = self.env._(
-                    "its volume of %(volume).3f %(unit)s is more than any vehicle on duty it may go "
-                    "to holds (%(biggest).3f %(unit)s)",
-                    volume=sum(tasks.mapped("volume")),
-                    unit=tasks[:1].volume_uom_name,
-                    biggest=max(fleet.mapped("capacity_volume") or [0]),
-                )
-            elif item.reason == engine.REASON_CAPACITY and item.dimension == 0:
-                detail = self.env._(
-                    "it weighs %(weight).1f kg, more than any vehicle on duty it may go to carries "
-                    "(%(biggest).1f kg)",
-                    weight=sum(tasks.mapped("weight")),
-                    biggest=max(fleet.mapped("capacity_weight") or [0]),
-                )
-            elif item.reason == engine.REASON_CAPACITY:
-                detail = self.env._(
-                    "it weighs %(weight).1f kg and takes %(volume).3f %(unit)s: no vehicle on duty it "
-                    "may go to has room for both",
-                    weight=sum(tasks.mapped("weight")),
-                    volume=sum(tasks.mapped("volume")),
-                    unit=tasks[:1].volume_uom_name,
-                )
+                detail = self._capacity_detail(item.dimension, tasks, drivers, stops[item.stop_id])
             out.extend((task, Task._format_unassigned_reason(item.reason, detail)) for task in tasks)
         return out
+
+    def _capacity_detail(self, dimension, tasks, drivers, stop):
+        """Why ``tasks`` (one stop) fit no vehicle on duty it may go to (rules, pins, as the
+        engine compared): too heavy (``dimension`` 0), too bulky (1), or both at once."""
+        if dimension not in (0, 1):
+            return self.env._(
+                "it weighs %(weight).1f kg and takes %(volume).3f %(unit)s: no vehicle on duty it "
+                "may go to has room for both",
+                weight=sum(tasks.mapped("weight")),
+                volume=sum(tasks.mapped("volume")),
+                unit=tasks[:1].volume_uom_name,
+            )
+        allowed = (stop.vehicle_id,) if stop.vehicle_id is not None else stop.vehicle_ids
+        fleet = drivers.filtered(lambda d: allowed is None or d.id in allowed)
+        if dimension == 1:
+            return self.env._(
+                "its volume of %(volume).3f %(unit)s is more than any vehicle on duty it may go "
+                "to holds (%(biggest).3f %(unit)s)",
+                volume=sum(tasks.mapped("volume")),
+                unit=tasks[:1].volume_uom_name,
+                biggest=max(fleet.mapped("capacity_volume") or [0]),
+            )
+        return self.env._(
+            "it weighs %(weight).1f kg, more than any vehicle on duty it may go to carries "
+            "(%(biggest).1f kg)",
+            weight=sum(tasks.mapped("weight")),
+            biggest=max(fleet.mapped("capacity_weight") or [0]),
+        )
 
     def _log_plan(self, solution, groups):
         self.ensure_one()

@@ -97,12 +97,13 @@ class LastmileRoutePlanning(models.Model):
         ``plan_now()`` (summaries) and its notification; else the ``runs`` (values) queued for
         the scheduled action and ``message(seconds)``."""
         time_limit = self.env.company.lastmile_plan_time_limit or 10
-        if max(time_limit, seconds) <= 3:
+        waiting = max(time_limit, seconds)
+        if waiting <= 3:
             return self.env["lastmile.route"]._notify_summary(plan_now())
         # runs are made by these actions only (dispatchers read them), as the dispatcher
         self.sudo().create([{**values, "user_id": self.env.uid, "time_limit": time_limit} for values in runs])
         self.env.ref("lastmile_delivery.ir_cron_lastmile_plan")._trigger()
-        return notification_action(message(max(time_limit, seconds)), "info")
+        return notification_action(message(waiting), "info")
 
     @api.model
     def _cron_run(self, limit=5):

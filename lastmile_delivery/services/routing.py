@@ -418,15 +418,12 @@ class RoutingError(Exception):
 
 
 def cost(problem: Problem, solution: Solution) -> int:
-    """The objective of a plan (see the module's docstring), dropped stops included."""
-    total = 0
+    """The objective of a plan (see the module's docstring): each stop of ``problem`` that no
+    route visits costs its drop penalty (whether the plan lists it as unserved yet or not)."""
     vehicles = problem.vehicles_by_id
-    stops = problem.stops_by_id
-    for route in solution.routes:
-        vehicle = vehicles[route.vehicle_id]
-        total += _route_cost(problem, vehicle, route)
-    total += sum(drop_penalty(problem, stops[u.stop_id]) for u in solution.unserved if u.stop_id in stops)
-    return total
+    visited = {visit.stop_id for route in solution.routes for visit in route.visits}
+    routes = sum(_route_cost(problem, vehicles[route.vehicle_id], route) for route in solution.routes)
+    return routes + sum(drop_penalty(problem, s) for s in problem.stops if s.id not in visited)
 
 
 def _route_cost(problem: Problem, vehicle: Vehicle, route: Route) -> int:
@@ -1300,7 +1297,7 @@ def _solve_pyvrp(problem: Problem) -> Solution:
     with concurrent.futures.ThreadPoolExecutor(len(strategies)) as pool:
         solutions = list(pool.map(search, strategies))
     found = [solution for solution in solutions if not solution.error]
-    return min(found, key=lambda solution: _plan_cost(problem, solution)) if found else solutions[0]
+    return min(found, key=lambda solution: cost(problem, solution)) if found else solutions[0]
 
 
 def _pyvrp_strategies(problem: Problem) -> tuple:
@@ -1315,13 +1312,6 @@ def _pyvrp_strategies(problem: Problem) -> tuple:
     if cores < 2 or not _child_python() or 2 * _pyvrp_bytes(problem) > PYVRP_MATRIX_BUDGET:
         return (COUNT_FIRST,)
     return (COUNT_FIRST, DISTANCE_FIRST)
-
-
-def _plan_cost(problem: Problem, solution: Solution) -> int:
-    """:func:`cost` of a backend's plan, whose left-out stops are not listed yet."""
-    visited = {visit.stop_id for route in solution.routes for visit in route.visits}
-    dropped = [Unserved(s.id, REASON_DROPPED, DROPPED_DETAIL) for s in problem.stops if s.id not in visited]
-    return cost(problem, dataclasses.replace(solution, unserved=dropped))
 
 
 def _search(problem: Problem, backend: str, strategy: str = COUNT_FIRST) -> Solution:

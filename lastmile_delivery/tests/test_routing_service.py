@@ -798,8 +798,8 @@ class TestProductionConstraints(BaseCase):
         short = r.Solution(routes=[r.schedule(p, van, [1, 2])], engine="pyvrp")
         more = r.Solution(routes=[r.schedule(p, van, [1, 2, 3])], engine="pyvrp")  # 52.4 km
         longer = r.Solution(routes=[r.schedule(p, van, [2, 1, 3])], engine="pyvrp")  # 54.1 km
-        self.assertLess(r._plan_cost(p, more), r._plan_cost(p, short), "a stop left out costs its penalty")
-        self.assertLess(r._plan_cost(p, more), r._plan_cost(p, longer))
+        self.assertLess(r.cost(p, more), r.cost(p, short), "a stop left out costs its penalty")
+        self.assertLess(r.cost(p, more), r.cost(p, longer))
         asked = []
 
         def children(plans):
