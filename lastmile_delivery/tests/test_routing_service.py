@@ -45,6 +45,24 @@ def pyvrp_inputs(model):
     return durations, distances, types
 
 
+def road_day():
+    """(10:00, vans, stops): a driver at stop 1's place at 10:00 with stop 2 under way and stop
+    4 on board, a van at the depot, and stop 6 to serve between 11:00 and 12:00."""
+    now = 10 * 3600
+    vans = [
+        r.Vehicle("road", 1, 0, shift_start=now, shift_end=now + 3 * 3600, locked=(2,)),
+        r.Vehicle("depot", 0, 0, shift_start=now, shift_end=now + 3 * 3600),
+    ]
+    stops = [
+        r.Stop(2, 2),
+        r.Stop(4, 4, vehicle_id="road", required=True),
+        r.Stop(3, 3),
+        r.Stop(5, 5),
+        r.Stop(6, 1, window_start=now + 3600, window_end=now + 2 * 3600),
+    ]
+    return now, vans, stops
+
+
 def sequences(solution):
     return {route.vehicle_id: [visit.stop_id for visit in route.visits] for route in solution.routes}
 
@@ -516,18 +534,7 @@ class TestProductionConstraints(BaseCase):
     def test_driver_on_the_road_reaches_the_optimum(self):
         """A driver at stop 1's place at 10:00, stop 2 under way, a stop on board: the rest of
         the day is planned from there, as well by both backends."""
-        now = 10 * 3600
-        vans = [
-            r.Vehicle("road", 1, 0, shift_start=now, shift_end=now + 3 * 3600, locked=(2,)),
-            r.Vehicle("depot", 0, 0, shift_start=now, shift_end=now + 3 * 3600),
-        ]
-        stops = [
-            r.Stop(2, 2),
-            r.Stop(4, 4, vehicle_id="road", required=True),
-            r.Stop(3, 3),
-            r.Stop(5, 5),
-            r.Stop(6, 1, window_start=now + 3600, window_end=now + 2 * 3600),
-        ]
+        _now, vans, stops = road_day()
         self.assertEqual(r.solve(problem(stops, vans, engine="auto")).engine, "pyvrp")
         self.assert_optimal(lambda e: problem(stops, vans, engine=e, time_limit=1))
 
@@ -788,56 +795,87 @@ class TestProductionConstraints(BaseCase):
         self.assertEqual(solution.distance, best.distance)
 
     def test_pyvrp_runs_both_searches_side_by_side(self):
-        """With two cores and memory for two, both PyVRP searches run, each in its child; the
-        cheaper plan wins, the one serving more stops first, the count-first search's on a
-        tie or when the other fails. One core, or matrices above half the budget: only the
-        count-first search."""
+        """With two cores and memory for two, both PyVRP searches run, each in its child, for
+        half the time and iterations; the cheaper plan wins, the one serving more stops first,
+        the count-first search's on a tie or when the other fails. Two searches with the next
+        seeds then continue it in the other half, side by side too; the cheapest of the three
+        plans wins, the one they continued on a tie. One core, or matrices above half the
+        budget: only the count-first search, with all the time."""
         stops = [r.Stop(1, 1), r.Stop(2, 2), r.Stop(3, 3)]
-        p = problem(stops, engine="pyvrp")
+        p = problem(stops, engine="pyvrp", time_limit=10)
         van = p.vehicles[0]
         short = r.Solution(routes=[r.schedule(p, van, [1, 2])], engine="pyvrp")
         more = r.Solution(routes=[r.schedule(p, van, [1, 2, 3])], engine="pyvrp")  # 52.4 km
         longer = r.Solution(routes=[r.schedule(p, van, [2, 1, 3])], engine="pyvrp")  # 54.1 km
+        failed = r.Solution(engine="pyvrp", error="no plan")
         self.assertLess(r.cost(p, more), r.cost(p, short), "a stop left out costs its penalty")
         self.assertLess(r.cost(p, more), r.cost(p, longer))
         asked = []
 
-        def children(plans):
-            together = threading.Barrier(len(plans), timeout=10)  # both searches run at once
+        def children(plans, continued=(failed, failed)):
+            together = threading.Barrier(2, timeout=10)  # two searches run at once, each round
 
-            def child(problem_, backend, strategy):
-                asked.append((backend, strategy))
+            def child(problem_, backend, strategy, plan=None):
+                asked.append((strategy, problem_.seed, problem_.time_limit, problem_.iteration_limit, plan))
                 together.wait()
-                return plans[strategy]
+                return continued[problem_.seed - p.seed - 1] if strategy == r.CONTINUE else plans[strategy]
 
             return patch.object(r, "_in_child", child)
 
+        def rounds(winner):
+            plan = [(route.vehicle_id, [v.stop_id for v in route.visits]) for route in winner.routes]
+            return [
+                (r.CONTINUE, p.seed + 1, 5, 100, plan),
+                (r.CONTINUE, p.seed + 2, 5, 100, plan),
+                (r.COUNT_FIRST, p.seed, 5, 100, None),
+                (r.DISTANCE_FIRST, p.seed, 5, 100, None),
+            ]
+
         both = (r.COUNT_FIRST, r.DISTANCE_FIRST)
+        equal = dataclasses.replace(more, routes=list(more.routes))
         cases = [
-            ({r.COUNT_FIRST: short, r.DISTANCE_FIRST: more}, more),
-            ({r.COUNT_FIRST: longer, r.DISTANCE_FIRST: more}, more),
-            ({r.COUNT_FIRST: more, r.DISTANCE_FIRST: longer}, more),
-            (
-                {
-                    r.COUNT_FIRST: more,
-                    r.DISTANCE_FIRST: dataclasses.replace(more, routes=list(more.routes)),
-                },
-                more,
-            ),
-            ({r.COUNT_FIRST: longer, r.DISTANCE_FIRST: r.Solution(engine="pyvrp", error="no plan")}, longer),
+            ({r.COUNT_FIRST: short, r.DISTANCE_FIRST: more}, (failed, failed), more, more),
+            ({r.COUNT_FIRST: longer, r.DISTANCE_FIRST: more}, (failed, failed), more, more),
+            ({r.COUNT_FIRST: more, r.DISTANCE_FIRST: longer}, (failed, failed), more, more),
+            ({r.COUNT_FIRST: more, r.DISTANCE_FIRST: equal}, (failed, failed), more, more),
+            ({r.COUNT_FIRST: longer, r.DISTANCE_FIRST: failed}, (failed, failed), longer, longer),
+            # the continuing searches: a shorter plan wins, a plan as good does not
+            ({r.COUNT_FIRST: longer, r.DISTANCE_FIRST: short}, (short, more), longer, more),
+            ({r.COUNT_FIRST: more, r.DISTANCE_FIRST: longer}, (equal, longer), more, more),
         ]
         with patch.object(r, "_pyvrp_strategies", return_value=both):
-            for plans, expected in cases:
+            for plans, continued, continuing, expected in cases:
                 asked.clear()
-                with children(plans):
+                with children(plans, continued):
                     self.assertIs(r._solve_pyvrp(p), expected)
-                self.assertEqual(sorted(asked), [("pyvrp", r.COUNT_FIRST), ("pyvrp", r.DISTANCE_FIRST)])
-        failed = r.Solution(engine="pyvrp", error="no plan")
-        with (
-            patch.object(r, "_pyvrp_strategies", return_value=both),
-            children({r.COUNT_FIRST: failed, r.DISTANCE_FIRST: failed}),
-        ):
-            self.assertIs(r._solve_pyvrp(p), failed)
+                self.assertEqual(sorted(asked), rounds(continuing))
+            asked.clear()
+            with children({r.COUNT_FIRST: failed, r.DISTANCE_FIRST: failed}):
+                self.assertIs(r._solve_pyvrp(p), failed)
+            self.assertEqual(len(asked), 2, "nothing to continue")
+            # without an iteration limit, the continuing searches get the time left after the
+            # first ones (their child processes take time to start), at least half their share
+            timed = dataclasses.replace(p, iteration_limit=None)
+            for first_took, expected in ((5.4, 4.6), (9.0, 2.5)):
+                asked.clear()
+                clock = itertools.chain([0.0, first_took], itertools.repeat(first_took))
+                with (
+                    children({r.COUNT_FIRST: more, r.DISTANCE_FIRST: short}),
+                    patch.object(r.time, "perf_counter", side_effect=clock),
+                ):
+                    self.assertIs(r._solve_pyvrp(timed), more)
+                limits = sorted((strategy, limit) for strategy, _seed, limit, _iterations, _plan in asked)
+                self.assertEqual([strategy for strategy, _limit in limits], [r.CONTINUE, r.CONTINUE, *both])
+                self.assertAlmostEqual(limits[0][1], expected)
+                self.assertEqual([limit for _strategy, limit in limits[2:]], [5, 5])
+            # a short search: both searches side by side all the time, no continuing
+            asked.clear()
+            with children({r.COUNT_FIRST: longer, r.DISTANCE_FIRST: more}):
+                self.assertIs(r._solve_pyvrp(dataclasses.replace(p, time_limit=3)), more)
+            self.assertEqual(
+                sorted(asked),
+                [(r.COUNT_FIRST, p.seed, 3, 200, None), (r.DISTANCE_FIRST, p.seed, 3, 200, None)],
+            )
         with (
             patch.object(os, "sched_getaffinity", return_value={0, 1}),
             patch.object(r, "_child_python", return_value=sys.executable),
@@ -850,9 +888,68 @@ class TestProductionConstraints(BaseCase):
         with patch.object(os, "sched_getaffinity", return_value={0}):
             self.assertEqual(r._pyvrp_strategies(p), (r.COUNT_FIRST,))
             asked.clear()
-            with children({r.COUNT_FIRST: short}):
+            with patch.object(r, "_in_child", lambda *args: asked.append(args) or short):
                 self.assertIs(r._solve_pyvrp(p), short)
-            self.assertEqual(asked, [("pyvrp", r.COUNT_FIRST)])
+            self.assertEqual(asked, [(p, "pyvrp", r.COUNT_FIRST)], "the problem with all its time")
+
+    def test_pyvrp_continues_a_plan(self):
+        """The search that continues a plan starts from it, with every optional stop worth a
+        detour: the locked stop of a driver on the road stays first, and a poor plan becomes
+        the best one. A pickup-and-delivery pair is continued as PyVRP's shipment."""
+        now, vans, stops = road_day()
+        p = problem(stops, vans, engine="pyvrp", time_limit=1)
+        poor = [("road", [2, 5, 4]), ("depot", [3, 6])]
+        start = r.Solution(
+            routes=[r.schedule(p, vans[0], poor[0][1], now), r.schedule(p, vans[1], poor[1][1])]
+        )
+        self.assertEqual(r.check(p, start), [])
+        optimum = brute_force(dataclasses.replace(p, engine="auto"))
+        self.assertGreater(r.cost(p, start), optimum)
+
+        def plan_from(model, plan):
+            durations, distances, profile_of = model._profiles()
+            types, groups = model._vehicle_types(profile_of)
+            return model._plan_from(
+                model._data(False, durations, distances, types, detour=True), plan, groups
+            )
+
+        model = r._PyvrpModel(p)
+        self.assertEqual(model._served(plan_from(model, poor)), {3, 4, 5, 6}, "the locked stop left out")
+        self.assertEqual(len(plan_from(model, [("road", [2]), ("depot", [3])]).routes()), 1)
+        with self.assertRaises(KeyError):
+            plan_from(model, [("depot", ["elsewhere"])])
+        data, run = r._PyvrpModel._data, r._PyvrpModel._run
+        asked, started = [], []
+
+        def spy(model, required_all, *args, **kwargs):
+            asked.append((required_all, kwargs.get("detour")))
+            return data(model, required_all, *args, **kwargs)
+
+        def run_spy(model, data_, seconds, initial=None, enough=None):
+            groups = model._vehicle_types(model._profiles()[2])[1]
+            started.append((initial.is_feasible(), sequences(model._read(initial, groups)), seconds))
+            return run(model, data_, seconds, initial, enough)
+
+        with patch.object(r._PyvrpModel, "_data", spy), patch.object(r._PyvrpModel, "_run", run_spy):
+            found = r._PyvrpModel(p).solve(r.CONTINUE, poor)
+            self.assertEqual(
+                started, [(True, dict(poor), 1)], "the search starts from the plan, all its time"
+            )
+            self.assertEqual(r.cost(p, found), optimum)
+            self.assertEqual(sequences(found)["road"][0], 2)
+            # a plan that leaves stop 5 out: stops are optional, each worth a detour
+            found = r._PyvrpModel(p).solve(r.CONTINUE, [("road", [2, 4]), ("depot", [3, 6])])
+            self.assertEqual(r.cost(p, found), optimum)
+        self.assertEqual(asked, [(True, False), (False, True)], "every stop required when all are served")
+        pair = [r.Stop("p", 2, is_pickup=True), r.Stop("d", 4, demand=1, pickup_id="p"), r.Stop("x", 1)]
+        p = problem(pair, [r.Vehicle("a", 0, 0, capacity=1), r.Vehicle("b", 0, 0, capacity=1)], time_limit=1)
+        model = r._PyvrpModel(p)
+        plan = [("a", ["x"]), ("b", ["p", "d"])]
+        kinds = [[a.type for a in route.schedule()] for route in plan_from(model, plan).routes()]
+        kind = model.pyvrp.ActivityType
+        self.assertEqual([k[1:-1] for k in kinds], [[kind.CLIENT], [kind.PICKUP, kind.DELIVERY]])
+        found = [seq for seq in sequences(r._PyvrpModel(p).solve(r.CONTINUE, plan)).values() if "p" in seq]
+        self.assertLess(found[0].index("p"), found[0].index("d"))
 
     def test_check_of_breaks(self):
         lunch = r.Break(1800, 1800, 1800)
