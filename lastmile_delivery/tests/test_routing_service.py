@@ -846,9 +846,27 @@ class TestProductionConstraints(BaseCase):
         with patch.object(r, "_pyvrp_strategies", return_value=both):
             for plans, continued, continuing, expected in cases:
                 asked.clear()
+                failures = sum(1 for solution in continued if solution.error)
                 with children(plans, continued):
-                    self.assertIs(r._solve_pyvrp(p), expected)
+                    if failures:  # the plan found first stands, and the log says why
+                        with self.assertLogs(r._logger, "WARNING") as logs:
+                            self.assertIs(r._solve_pyvrp(p), expected)
+                        self.assertEqual(len(logs.records), failures)
+                    else:
+                        with self.assertNoLogs(r._logger, "WARNING"):
+                            self.assertIs(r._solve_pyvrp(p), expected)
                 self.assertEqual(sorted(asked), rounds(continuing))
+            # with an iteration limit, the continuing searches keep their share however long
+            # the first ones took, so that the plan stays the same
+            asked.clear()
+            clock = itertools.chain([0.0, 9.0], itertools.repeat(9.0))
+            with (
+                children({r.COUNT_FIRST: more, r.DISTANCE_FIRST: short}),
+                patch.object(r.time, "perf_counter", side_effect=clock),
+                self.assertLogs(r._logger, "WARNING"),
+            ):
+                self.assertIs(r._solve_pyvrp(p), more)
+            self.assertEqual(sorted(asked), rounds(more))
             asked.clear()
             with children({r.COUNT_FIRST: failed, r.DISTANCE_FIRST: failed}):
                 self.assertIs(r._solve_pyvrp(p), failed)
@@ -868,14 +886,21 @@ class TestProductionConstraints(BaseCase):
                 self.assertEqual([strategy for strategy, _limit in limits], [r.CONTINUE, r.CONTINUE, *both])
                 self.assertAlmostEqual(limits[0][1], expected)
                 self.assertEqual([limit for _strategy, limit in limits[2:]], [5, 5])
-            # a short search: both searches side by side all the time, no continuing
+            # under 4 s: both searches side by side all the time, no continuing
             asked.clear()
             with children({r.COUNT_FIRST: longer, r.DISTANCE_FIRST: more}):
-                self.assertIs(r._solve_pyvrp(dataclasses.replace(p, time_limit=3)), more)
+                self.assertIs(r._solve_pyvrp(dataclasses.replace(p, time_limit=3.9)), more)
             self.assertEqual(
                 sorted(asked),
-                [(r.COUNT_FIRST, p.seed, 3, 200, None), (r.DISTANCE_FIRST, p.seed, 3, 200, None)],
+                [(r.COUNT_FIRST, p.seed, 3.9, 200, None), (r.DISTANCE_FIRST, p.seed, 3.9, 200, None)],
             )
+            asked.clear()
+            with (
+                children({r.COUNT_FIRST: longer, r.DISTANCE_FIRST: more}),
+                self.assertLogs(r._logger, "WARNING"),
+            ):
+                self.assertIs(r._solve_pyvrp(dataclasses.replace(p, time_limit=4)), more)
+            self.assertEqual(len(asked), 4, "4 s: the plan is continued")
         with (
             patch.object(os, "sched_getaffinity", return_value={0, 1}),
             patch.object(r, "_child_python", return_value=sys.executable),
