@@ -1302,11 +1302,17 @@ def _solve_pyvrp(problem: Problem) -> Solution:
     share = _PyvrpModel.SIDE_BY_SIDE_SHARE
     if problem.time_limit * (1 - share) < _PyvrpModel.CONTINUE_MIN:
         share = 1.0
+
+    def cheapest(solutions):  # the first on a tie
+        return min(solutions, key=lambda solution: cost(problem, solution))
+
     found = _side_by_side([(_part(problem, share), strategy, None) for strategy in strategies])
     plans = [solution for solution in found if not solution.error]
-    if not plans or share == 1.0:
-        return min(plans, key=lambda solution: cost(problem, solution)) if plans else found[0]
-    best = min(plans, key=lambda solution: cost(problem, solution))
+    if not plans:
+        return found[0]
+    best = cheapest(plans)
+    if share == 1.0:
+        return best
     plan = [(route.vehicle_id, [visit.stop_id for visit in route.visits]) for route in best.routes]
     rest = _part(problem, 1 - share)
     if not problem.iteration_limit:
@@ -1317,7 +1323,7 @@ def _solve_pyvrp(problem: Problem) -> Solution:
     for solution in more:
         if solution.error:  # the plan found first stands; say why it was not continued
             _logger.warning("A PyVRP search could not continue the plan: %s", solution.error)
-    return min([best, *(s for s in more if not s.error)], key=lambda solution: cost(problem, solution))
+    return cheapest([best, *(solution for solution in more if not solution.error)])
 
 
 def _part(problem: Problem, share: float) -> Problem:
@@ -1780,8 +1786,8 @@ class _PyvrpModel:
 
         self.pyvrp = pyvrp
         self.problem = problem
-        locked = {sid for v in problem.vehicles for sid in v.locked}
-        self.stops = [s for s in problem.stops if s.id not in locked]
+        self.locked = {sid for v in problem.vehicles for sid in v.locked}
+        self.stops = [s for s in problem.stops if s.id not in self.locked]
         self.starts = {v.id: _free_start(problem, v) for v in problem.vehicles}
         depot_locs = sorted(
             {loc for loc, _time in self.starts.values()}
@@ -2172,7 +2178,6 @@ class _PyvrpModel:
         left out, a pair's pickup and delivery as the shipment's two visits (a stop it does not
         know raises KeyError)."""
         pyvrp = self.pyvrp
-        locked = {stop_id for vehicle in self.problem.vehicles for stop_id in vehicle.locked}
         kind = pyvrp.ActivityType
         type_of = {vehicle.id: k for k, group in enumerate(groups) for vehicle in group}
         activity = {s.id: pyvrp.Activity(kind.CLIENT, k) for k, s in enumerate(self.client_stops)}
@@ -2181,7 +2186,7 @@ class _PyvrpModel:
             activity[delivery.id] = pyvrp.Activity(kind.DELIVERY, k)
         routes = []
         for vehicle_id, stop_ids in plan:
-            visits = [activity[stop_id] for stop_id in stop_ids if stop_id not in locked]
+            visits = [activity[stop_id] for stop_id in stop_ids if stop_id not in self.locked]
             if visits:
                 routes.append(pyvrp.Route(data, visits, type_of[vehicle_id]))
         return pyvrp.Solution(data, routes)
