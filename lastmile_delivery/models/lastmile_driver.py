@@ -293,10 +293,22 @@ class LastmileDriver(models.Model):
         timedelta: each pause between the intervals of ``shifts`` (see :meth:`_get_shifts`,
         read when not given: a lunch hour, time off in the day) is a fixed break; a driver's
         flexible break (Break From/Until) replaces the pauses of the working hours in its time
-        (not time off)."""
+        (not time off); once the time its route of the day planned it at has come, it counts
+        as taken then: a fixed break at that time (the drivers report no break, they take it
+        as planned)."""
         if shifts is None:
             shifts = self._get_shifts(day)
-        working_hours = self.filtered("break_minutes")._get_shifts(day, compute_leaves=False)
+        flexible_drivers = self.filtered("break_minutes")
+        working_hours = flexible_drivers._get_shifts(day, compute_leaves=False)
+        # read for the plan only, whoever plans (a salesperson's order dispatched at once)
+        routes = flexible_drivers and self.env["lastmile.route"].sudo().search(
+            [
+                ("driver_id", "in", flexible_drivers.ids),
+                ("date", "=", day),
+                ("break_start", "<=", fields.Datetime.now()),
+            ]
+        )
+        planned = {route.driver_id.id: route.break_start for route in routes}
         breaks = {}
         for driver in self:
             pauses = self._pauses(shifts.get(driver.id) or [])
@@ -306,7 +318,11 @@ class LastmileDriver(models.Model):
                 opens = local_time(day, driver.break_from, tz)
                 closes = local_time(day, driver.break_until, tz)
                 duration = timedelta(minutes=driver.break_minutes)
-                flexible = [(opens, closes - duration, duration)]
+                taken = planned.get(driver.id)
+                if taken and opens <= taken <= closes - duration:
+                    flexible = [(taken, taken, duration)]
+                else:
+                    flexible = [(opens, closes - duration, duration)]
                 lunches = self._pauses(working_hours.get(driver.id) or [])
                 pauses = [
                     (s, d)

@@ -76,6 +76,13 @@ class LastmileRoute(models.Model):
     stop_count = fields.Integer(string="Stops", compute="_compute_stop_count", store=True)
     start_time = fields.Datetime(string="Leaves", readonly=True)
     end_time = fields.Datetime(string="Back", readonly=True)
+    break_start = fields.Datetime(
+        string="Break",
+        readonly=True,
+        help="The driver's flexible break (Break From/Until on the driver) as planned. Once its "
+        "time has come it counts as taken: plans and ETAs after it do not plan it again.",
+    )
+    break_end = fields.Datetime(string="Break Ends", readonly=True)
     planned_distance_km = fields.Float(string="km", digits=(12, 1), readonly=True, help="Planned distance.")
     planned_duration_min = fields.Float(
         string="Minutes", digits=(12, 0), readonly=True, help="Planned duration."
@@ -738,6 +745,23 @@ class LastmileRoute(models.Model):
             "planned_duration_min": plan.duration / 60,
             "planned_return_km": back_m / 1000,
             "planned_return_min": back_s / 60,
+            **self._prepare_break_values(plan, origin, vehicle),
+        }
+
+    def _prepare_break_values(self, plan, origin, vehicle):
+        """The flexible break of an engine route, as planned: none when the driver has none or
+        the route needs none; nothing written when the vehicle had no flexible break left to
+        place (its planned time has come: taken, see :meth:`lastmile.driver._get_breaks`, or
+        its time is over)."""
+        flexible = {i for i, rule in enumerate(vehicle.breaks) if rule.earliest != rule.latest}
+        if not flexible and self.driver_id.break_minutes:
+            return {}
+        taken = next((b for b in plan.breaks if b.index in flexible), None)
+        if not taken:
+            return {"break_start": False, "break_end": False}
+        return {
+            "break_start": origin + timedelta(seconds=taken.start),
+            "break_end": origin + timedelta(seconds=taken.end),
         }
 
     def _prepare_insertion(self, tasks):

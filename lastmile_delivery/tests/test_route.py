@@ -639,6 +639,47 @@ class TestPlanningAsShopsHaveIt(LastmileCase):
         )
         self.assertEqual(Route._prepare_breaks(origin, at + 3600, breaks[self.driver.id]), [])
 
+    def test_a_flexible_break_taken_is_not_planned_again(self):
+        """Bruno's plan puts his 30 min break somewhere in 11:30-14:00 and his route shows it.
+        Once its time has come it counts as taken: planning again during it keeps what is left,
+        after it plans no second break, and the route keeps the break he took."""
+        self.driver.on_duty = False
+        tasks = self._task(1, start=9, end=11) | self._task(2, start=14, end=16) | self._task(3)
+        Route = self.env["lastmile.route"].with_user(self.dispatcher_user)
+        self.assertFalse(Route.plan_routes(DAY, time_limit=1).get("error"))
+        route = tasks.route_id
+        self.assertEqual(route.driver_id, self.other_driver)
+        start = route.break_start
+        self.assertTrue(datetime(2026, 11, 18, 11, 30) <= start <= datetime(2026, 11, 18, 13, 30), start)
+        self.assertEqual(route.break_end, start + timedelta(minutes=30))
+        day = fields.Date.to_date(DAY)
+        origin = self.company._lastmile_localize(day)
+
+        def bruno_breaks():
+            open_tasks = tasks.filtered(lambda t: t.state in ("assigned", "in_transit"))
+            plan = Route._prepare_plan(self.company, day, open_tasks, self.other_driver, 1)
+            self.assertFalse(plan["solution"].error)
+            return plan["problem"].vehicles[0].breaks
+
+        with freeze_time(start - timedelta(minutes=30)):
+            (rule,) = bruno_breaks()
+            self.assertLess(rule.earliest, rule.latest, "not yet taken: still flexible")
+        with freeze_time(start + timedelta(minutes=10)):
+            at = seconds_since(origin, start + timedelta(minutes=10))
+            self.assertEqual(bruno_breaks(), [engine.Break(at, at, 20 * 60)], "under way: 20 min left")
+        with freeze_time(start + timedelta(minutes=40)):
+            self.assertEqual(bruno_breaks(), [], "taken: no second break")
+            self.assertFalse(Route.plan_routes(DAY, time_limit=1).get("error"))
+            self.assertEqual((route.break_start, route.break_end), (start, start + timedelta(minutes=30)))
+
+    def test_no_flexible_break_no_break_on_the_route(self):
+        """Ana's lunch hour is fixed: her route shows no flexible break."""
+        self.other_driver.on_duty = False
+        task = self._task(1, start=9, end=16)
+        self.env["lastmile.route"].with_user(self.dispatcher_user).plan_routes(DAY, time_limit=1)
+        self.assertEqual(task.route_id.driver_id, self.driver)
+        self.assertFalse(task.route_id.break_start)
+
     def test_preference_cost_in_the_fleets_unit(self):
         Route = self.env["lastmile.route"]
         self.company.write({"lastmile_prefer_minutes": 10, "lastmile_speed_kmh": 30})

@@ -214,6 +214,9 @@ class LastmileRoute(models.Model):
                 "stops_done": len(done_stops),
                 "stops_left": len(open_stops),
                 "back_at": fmt(self.end_time) if self.end_time else "",
+                "break_at": "–".join((fmt(self.break_start), fmt(self.break_end)))
+                if self.break_start and self.break_end and self.break_end > fields.Datetime.now()
+                else "",
                 "vehicle": self.driver_id.vehicle_name or "",
             },
             "stops": open_stops + done_stops,
@@ -326,6 +329,7 @@ class LastmileRoute(models.Model):
                     eta = origin + timedelta(seconds=visit.start)
                     groups[visit.stop_id].filtered(lambda t, eta=eta: t.eta != eta).sudo().write({"eta": eta})
                 values["end_time"] = origin + timedelta(seconds=plan.end_time)
+                values.update(route._prepare_break_values(plan, origin, vehicle))
                 tasks._lastmile_notify_nearby_by_eta()
             route.sudo().write(values)
         self._lastmile_update_driven_distance()

@@ -4,6 +4,7 @@ from unittest.mock import patch
 import psycopg2
 from freezegun import freeze_time
 
+from odoo.addons.lastmile_delivery.services import routing as engine
 from odoo.addons.lastmile_delivery.tests.common import ATOMIUM, MIDI, NEAR
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
@@ -468,6 +469,33 @@ class TestDriverDay(PodCase):
         for bad in ({"latitude": 91, "longitude": 4}, {"latitude": "x"}, {"latitude": 0, "longitude": 0}, []):
             with self.assertRaises(ValidationError):
                 self.as_driver(route).action_post_position(bad)
+
+    def test_my_route_shows_the_break_and_etas_plan_it_once(self):
+        """Ana's flexible break, as her plan put it, is on My Route; once it is over, the ETAs
+        refreshed from her phone plan no second break and the route keeps the one she took."""
+        self.driver.break_minutes = 30  # somewhere in 11:30-14:00
+        _orders, tasks = self._planned_orders([self.near, self.far])
+        route = self.start(tasks)
+        taken = (datetime(2026, 11, 18, 11, 30), datetime(2026, 11, 18, 12, 0))
+        route.write({"break_start": taken[0], "break_end": taken[1]})  # where a plan put it
+        fmt = route._time_formatter()
+        data = self.as_driver(self.env["lastmile.route"]).get_driver_day()
+        self.assertEqual(data["route"]["break_at"], f"{fmt(taken[0])}–{fmt(taken[1])}")
+        with freeze_time("2026-11-18 12:10:00"):
+            with patch.object(type(self.env["ir.cron"]), "_trigger"):
+                self.as_driver(route).action_post_position(
+                    {"latitude": ATOMIUM[0] - 0.001, "longitude": ATOMIUM[1], "accuracy": 12}
+                )
+            with (
+                patch.object(self.env.cr, "commit"),
+                patch.object(engine, "schedule", wraps=engine.schedule) as schedule,
+            ):
+                self.env["lastmile.route"]._cron_refresh_etas()
+            vehicle = schedule.call_args.args[1]
+            self.assertEqual(vehicle.breaks, [], "taken at 11:30: no second break in the ETAs")
+            self.assertEqual((route.break_start, route.break_end), taken)
+            data = self.as_driver(self.env["lastmile.route"]).get_driver_day()
+            self.assertEqual(data["route"]["break_at"], "", "over: no longer on My Route")
 
     # ------------------------------------------------------------------ proof of delivery PDF
 
