@@ -1,15 +1,13 @@
-from datetime import datetime, time
-
 from odoo import Command, fields
 from odoo.tests import HttpCase, tagged
 
 from .common import PodCase
 
 
-@tagged("post_install", "-at_install")
-class TestDriverDayTour(PodCase, HttpCase):
-    """A driver runs her route on a phone (390×844, touch): My Route in the browser, as the
-    driver herself, against the real endpoints."""
+class AllDayTourCase(PodCase, HttpCase):
+    """Tours run now, whatever the day and hour: shifts and windows cover the whole day, in a
+    shop whose time zone puts now around midday (Etc/GMT-N is N hours east of UTC), so that
+    its day is not over before the tour is."""
 
     browser_size = "390x844"
     touch_enabled = True
@@ -17,22 +15,41 @@ class TestDriverDayTour(PodCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # the tour runs now, whatever the day and hour: shifts and windows cover the whole day
-        cls.calendar.attendance_ids = [
-            Command.clear(),
-            *[
-                Command.create({"name": f"Day {d}", "dayofweek": str(d), "hour_from": 0, "hour_to": 23.99})
-                for d in range(7)
-            ],
-        ]
+        east = 12 - fields.Datetime.now().hour
+        zone = f"Etc/GMT{-east:+d}" if east else "UTC"
+        cls.calendar.write(
+            {
+                "tz": zone,
+                "attendance_ids": [
+                    Command.clear(),
+                    *[
+                        Command.create(
+                            {"name": f"Day {d}", "dayofweek": str(d), "hour_from": 0, "hour_to": 23.99}
+                        )
+                        for d in range(7)
+                    ],
+                ],
+            }
+        )
         cls.company.write({"lastmile_delivery_hour_from": 0.0, "lastmile_delivery_hour_to": 24.0})
-        cls.driver_user.tz = "UTC"
+        cls.company.partner_id.tz = zone
+        cls.driver_user.tz = zone
+
+    def _today(self):
+        """(the shop's day now, its start, its end) as naive UTC."""
+        today = self.company._lastmile_date_of(fields.Datetime.now())
+        return today, self.company._lastmile_localize(today), self.company._lastmile_localize(today, 23.99)
+
+
+@tagged("post_install", "-at_install")
+class TestDriverDayTour(AllDayTourCase):
+    """A driver runs her route on a phone (390×844, touch): My Route in the browser, as the
+    driver herself, against the real endpoints."""
 
     def _day_of_orders(self):
         """Today's route of Ana, in a known order: 1 Sam (photo and signature), 2 Gina (two
         orders, one stop), 3 Olga, 4 Fred."""
-        today = fields.Date.context_today(self.env.user)
-        start, end = datetime.combine(today, time(0, 0)), datetime.combine(today, time(23, 59))
+        today, start, end = self._today()
         people = {
             name: self._create_customer(name, point)
             for name, point in (
@@ -101,31 +118,14 @@ class TestDriverDayTour(PodCase, HttpCase):
 
 
 @tagged("post_install", "-at_install")
-class TestTrackingTour(PodCase, HttpCase):
+class TestTrackingTour(AllDayTourCase):
     """A customer follows a delivery on a phone from the link of an SMS, without an account."""
 
-    browser_size = "390x844"
-    touch_enabled = True
-
     def test_customer_follows_the_delivery(self):
-        today = fields.Date.context_today(self.env.user)
-        self.calendar.attendance_ids = [
-            Command.clear(),
-            *[
-                Command.create({"name": f"Day {d}", "dayofweek": str(d), "hour_from": 0, "hour_to": 23.99})
-                for d in range(7)
-            ],
-        ]
-        self.company.write({"lastmile_delivery_hour_from": 0.0, "lastmile_delivery_hour_to": 24.0})
+        today, start, end = self._today()
         order = self._create_order(partner=self.customer, qty=2)
         task = order.lastmile_task_ids
-        task.write(
-            {
-                "window_start": datetime.combine(today, time(0, 0)),
-                "window_end": datetime.combine(today, time(23, 59)),
-                "driver_id": self.driver.id,
-            }
-        )
+        task.write({"window_start": start, "window_end": end, "driver_id": self.driver.id})
         self.env["lastmile.route"].plan_routes(today, time_limit=1)
         url = task.get_portal_url()
 
