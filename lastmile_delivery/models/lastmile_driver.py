@@ -293,9 +293,9 @@ class LastmileDriver(models.Model):
         timedelta: each pause between the intervals of ``shifts`` (see :meth:`_get_shifts`,
         read when not given: a lunch hour, time off in the day) is a fixed break; a driver's
         flexible break (Break From/Until) replaces the pauses of the working hours in its time
-        (not time off); once the time its route of the day planned it at has come, it counts
-        as taken then: a fixed break at that time (the drivers report no break, they take it
-        as planned)."""
+        (not time off); once the driver's route of the day has started and the time it planned
+        the break at has come, it counts as taken then, for as long as planned: a fixed break
+        at that time (drivers report no break, they take it as planned)."""
         if shifts is None:
             shifts = self._get_shifts(day)
         flexible_drivers = self.filtered("break_minutes")
@@ -305,10 +305,15 @@ class LastmileDriver(models.Model):
             [
                 ("driver_id", "in", flexible_drivers.ids),
                 ("date", "=", day),
+                ("state", "in", ("in_progress", "done")),
                 ("break_start", "<=", fields.Datetime.now()),
             ]
         )
-        planned = {route.driver_id.id: route.break_start for route in routes}
+        planned = {
+            route.driver_id.id: (route.break_start, route.break_end)
+            for route in routes
+            if route.break_end and route.break_end > route.break_start
+        }
         breaks = {}
         for driver in self:
             pauses = self._pauses(shifts.get(driver.id) or [])
@@ -318,9 +323,9 @@ class LastmileDriver(models.Model):
                 opens = local_time(day, driver.break_from, tz)
                 closes = local_time(day, driver.break_until, tz)
                 duration = timedelta(minutes=driver.break_minutes)
-                taken = planned.get(driver.id)
-                if taken and opens <= taken <= closes - duration:
-                    flexible = [(taken, taken, duration)]
+                if driver.id in planned:  # taken (its window may have changed since)
+                    start, end = planned[driver.id]
+                    flexible = [(start, start, end - start)]
                 else:
                     flexible = [(opens, closes - duration, duration)]
                 lunches = self._pauses(working_hours.get(driver.id) or [])

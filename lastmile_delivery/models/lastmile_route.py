@@ -77,12 +77,15 @@ class LastmileRoute(models.Model):
     start_time = fields.Datetime(string="Leaves", readonly=True)
     end_time = fields.Datetime(string="Back", readonly=True)
     break_start = fields.Datetime(
-        string="Break",
+        string="Break Starts",
         readonly=True,
         help="The driver's flexible break (Break From/Until on the driver) as planned. Once its "
         "time has come it counts as taken: plans and ETAs after it do not plan it again.",
     )
     break_end = fields.Datetime(string="Break Ends", readonly=True)
+    break_label = fields.Char(
+        string="Break Time", compute="_compute_break_label", help="The planned break, in the shop's time."
+    )
     planned_distance_km = fields.Float(string="km", digits=(12, 1), readonly=True, help="Planned distance.")
     planned_duration_min = fields.Float(
         string="Minutes", digits=(12, 0), readonly=True, help="Planned duration."
@@ -747,6 +750,20 @@ class LastmileRoute(models.Model):
             "planned_return_min": back_s / 60,
             **self._prepare_break_values(plan, origin, vehicle),
         }
+
+    @api.depends("break_start", "break_end")
+    def _compute_break_label(self):
+        for route in self:
+            route.break_label = route._break_label()
+
+    def _break_label(self, until=None):
+        """The planned break as HH:MM–HH:MM in the shop's time, or an empty string (also when it
+        is over by ``until``)."""
+        self.ensure_one()
+        if not self.break_start or not self.break_end or (until and self.break_end <= until):
+            return ""
+        fmt = self._time_formatter()
+        return f"{fmt(self.break_start)}–{fmt(self.break_end)}"
 
     def _prepare_break_values(self, plan, origin, vehicle):
         """The flexible break of an engine route, as planned: none when the driver has none or

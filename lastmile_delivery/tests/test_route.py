@@ -641,8 +641,8 @@ class TestPlanningAsShopsHaveIt(LastmileCase):
 
     def test_a_flexible_break_taken_is_not_planned_again(self):
         """Bruno's plan puts his 30 min break somewhere in 11:30-14:00 and his route shows it.
-        Once its time has come it counts as taken: planning again during it keeps what is left,
-        after it plans no second break, and the route keeps the break he took."""
+        Once he is on his way and its time has come, it counts as taken: planning again during
+        it keeps what is left, after it plans no second break, and the route keeps it."""
         self.driver.on_duty = False
         tasks = self._task(1, start=9, end=11) | self._task(2, start=14, end=16) | self._task(3)
         Route = self.env["lastmile.route"].with_user(self.dispatcher_user)
@@ -652,6 +652,10 @@ class TestPlanningAsShopsHaveIt(LastmileCase):
         start = route.break_start
         self.assertTrue(datetime(2026, 11, 18, 11, 30) <= start <= datetime(2026, 11, 18, 13, 30), start)
         self.assertEqual(route.break_end, start + timedelta(minutes=30))
+        fmt = route._time_formatter()
+        self.assertEqual(route.break_label, f"{fmt(start)}–{fmt(start + timedelta(minutes=30))}")
+        taken = (datetime(2026, 11, 18, 11, 30), datetime(2026, 11, 18, 12, 0))
+        route.write({"break_start": taken[0], "break_end": taken[1]})  # where a plan put it
         day = fields.Date.to_date(DAY)
         origin = self.company._lastmile_localize(day)
 
@@ -661,24 +665,37 @@ class TestPlanningAsShopsHaveIt(LastmileCase):
             self.assertFalse(plan["solution"].error)
             return plan["problem"].vehicles[0].breaks
 
-        with freeze_time(start - timedelta(minutes=30)):
+        with freeze_time("2026-11-18 11:40:00"):
             (rule,) = bruno_breaks()
-            self.assertLess(rule.earliest, rule.latest, "not yet taken: still flexible")
-        with freeze_time(start + timedelta(minutes=10)):
-            at = seconds_since(origin, start + timedelta(minutes=10))
+            self.assertLess(rule.earliest, rule.latest, "his route has not started: still to take")
+        with freeze_time("2026-11-18 09:00:00"):
+            tasks.sorted("sequence")[0].with_user(self.other_driver_user).action_start()
+        self.assertEqual(route.state, "in_progress")
+        with freeze_time("2026-11-18 11:40:00"):
+            at = seconds_since(origin, datetime(2026, 11, 18, 11, 40))
             self.assertEqual(bruno_breaks(), [engine.Break(at, at, 20 * 60)], "under way: 20 min left")
-        with freeze_time(start + timedelta(minutes=40)):
+        with freeze_time("2026-11-18 12:10:00"):
             self.assertEqual(bruno_breaks(), [], "taken: no second break")
             self.assertFalse(Route.plan_routes(DAY, time_limit=1).get("error"))
-            self.assertEqual((route.break_start, route.break_end), (start, start + timedelta(minutes=30)))
+            self.assertEqual((route.break_start, route.break_end), taken)
 
-    def test_no_flexible_break_no_break_on_the_route(self):
-        """Ana's lunch hour is fixed: her route shows no flexible break."""
-        self.other_driver.on_duty = False
-        task = self._task(1, start=9, end=16)
-        self.env["lastmile.route"].with_user(self.dispatcher_user).plan_routes(DAY, time_limit=1)
-        self.assertEqual(task.route_id.driver_id, self.driver)
-        self.assertFalse(task.route_id.break_start)
+    def test_a_plan_without_a_break_clears_it(self):
+        """A route shows no break when its plan has none to place: Bruno's round is over before
+        his break must start, or he no longer has a flexible break."""
+        self.driver.on_duty = False
+        morning = self._task(1, start=9, end=10)
+        Route = self.env["lastmile.route"].with_user(self.dispatcher_user)
+        earlier = {"break_start": datetime(2026, 11, 18, 12), "break_end": datetime(2026, 11, 18, 12, 30)}
+        Route.plan_routes(DAY, time_limit=1)
+        route = morning.route_id
+        route.write(earlier)  # what an earlier plan showed
+        Route.plan_routes(DAY, time_limit=1)
+        self.assertFalse(route.break_start, "back before 11:30: no break to take on the round")
+        self._task(2, start=14, end=16)
+        self.other_driver.break_minutes = 0
+        route.write(earlier)
+        Route.plan_routes(DAY, time_limit=1)
+        self.assertFalse(route.break_start, "no flexible break any more")
 
     def test_preference_cost_in_the_fleets_unit(self):
         Route = self.env["lastmile.route"]

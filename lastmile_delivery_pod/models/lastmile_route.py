@@ -214,9 +214,7 @@ class LastmileRoute(models.Model):
                 "stops_done": len(done_stops),
                 "stops_left": len(open_stops),
                 "back_at": fmt(self.end_time) if self.end_time else "",
-                "break_at": "–".join((fmt(self.break_start), fmt(self.break_end)))
-                if self.break_start and self.break_end and self.break_end > fields.Datetime.now()
-                else "",
+                "break_at": self._break_label(until=fields.Datetime.now()),
                 "vehicle": self.driver_id.vehicle_name or "",
             },
             "stops": open_stops + done_stops,
@@ -258,6 +256,7 @@ class LastmileRoute(models.Model):
         return {
             "etas": {task.id: fmt(task.eta) if task.eta else "" for task in tasks},
             "back_at": fmt(self.end_time) if self.end_time else "",
+            "break_at": self._break_label(until=now),
         }
 
     # ------------------------------------------------------------------ live ETAs

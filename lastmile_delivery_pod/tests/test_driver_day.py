@@ -4,6 +4,7 @@ from unittest.mock import patch
 import psycopg2
 from freezegun import freeze_time
 
+from odoo.addons.lastmile_delivery.models.lastmile_route import seconds_since
 from odoo.addons.lastmile_delivery.services import routing as engine
 from odoo.addons.lastmile_delivery.tests.common import ATOMIUM, MIDI, NEAR
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -471,19 +472,23 @@ class TestDriverDay(PodCase):
                 self.as_driver(route).action_post_position(bad)
 
     def test_my_route_shows_the_break_and_etas_plan_it_once(self):
-        """Ana's flexible break, as her plan put it, is on My Route; once it is over, the ETAs
-        refreshed from her phone plan no second break and the route keeps the one she took."""
+        """Ana's flexible break, as her plan put it, is on My Route and in the phone's position
+        answers; under way, the ETAs refreshed from her phone count what is left of it; once it
+        is over, they plan no second break and the route keeps the one she took."""
         self.driver.break_minutes = 30  # somewhere in 11:30-14:00
         _orders, tasks = self._planned_orders([self.near, self.far])
         route = self.start(tasks)
         taken = (datetime(2026, 11, 18, 11, 30), datetime(2026, 11, 18, 12, 0))
         route.write({"break_start": taken[0], "break_end": taken[1]})  # where a plan put it
         fmt = route._time_formatter()
+        label = f"{fmt(taken[0])}–{fmt(taken[1])}"
         data = self.as_driver(self.env["lastmile.route"]).get_driver_day()
-        self.assertEqual(data["route"]["break_at"], f"{fmt(taken[0])}–{fmt(taken[1])}")
-        with freeze_time("2026-11-18 12:10:00"):
+        self.assertEqual(data["route"]["break_at"], label)
+        origin = self.company._lastmile_localize(route.date)
+
+        def refresh():
             with patch.object(type(self.env["ir.cron"]), "_trigger"):
-                self.as_driver(route).action_post_position(
+                answer = self.as_driver(route).action_post_position(
                     {"latitude": ATOMIUM[0] - 0.001, "longitude": ATOMIUM[1], "accuracy": 12}
                 )
             with (
@@ -491,11 +496,20 @@ class TestDriverDay(PodCase):
                 patch.object(engine, "schedule", wraps=engine.schedule) as schedule,
             ):
                 self.env["lastmile.route"]._cron_refresh_etas()
-            vehicle = schedule.call_args.args[1]
-            self.assertEqual(vehicle.breaks, [], "taken at 11:30: no second break in the ETAs")
+            return answer, schedule.call_args.args[1].breaks
+
+        with freeze_time("2026-11-18 11:45:00"):
+            answer, breaks = refresh()
+            at = seconds_since(origin, datetime(2026, 11, 18, 11, 45))
+            self.assertEqual(breaks, [engine.Break(at, at, 15 * 60)], "under way: 15 min left")
+            self.assertEqual(answer["break_at"], label)
+        with freeze_time("2026-11-18 12:10:00"):
+            answer, breaks = refresh()
+            self.assertEqual(breaks, [], "taken at 11:30: no second break in the ETAs")
             self.assertEqual((route.break_start, route.break_end), taken)
+            self.assertEqual(answer["break_at"], "", "over: no longer on My Route")
             data = self.as_driver(self.env["lastmile.route"]).get_driver_day()
-            self.assertEqual(data["route"]["break_at"], "", "over: no longer on My Route")
+            self.assertEqual(data["route"]["break_at"], "")
 
     # ------------------------------------------------------------------ proof of delivery PDF
 

@@ -308,6 +308,7 @@ export class DriverDay extends Component {
                 if (answer.payload.back_at) {
                     this.route.back_at = answer.payload.back_at;
                 }
+                this.route.break_at = answer.payload.break_at || "";
                 for (const stop of this.stops) {
                     const eta = answer.payload.etas?.[stop.task_ids[0]];
                     if (eta) {
