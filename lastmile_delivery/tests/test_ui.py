@@ -16,20 +16,33 @@ class TestUi(HttpCase):
         cls.dispatcher = new_test_user(
             cls.env, "tour_dispatcher", groups="lastmile_delivery.group_lastmile_dispatcher"
         )
-        cls.calendar = cls.env["resource.calendar"].create({"name": "Tour shifts (24/7)", "tz": "UTC"})
-        cls.calendar.attendance_ids = [
-            fields.Command.clear(),
-            *[
-                fields.Command.create(
-                    {"name": f"Day {d}", "dayofweek": str(d), "hour_from": 0, "hour_to": 23.99}
-                )
-                for d in range(7)
-            ],
-        ]
+        cls.calendar = cls._all_day_calendar("Tour shifts (24/7)", "UTC")
+        # for the tours that run now, whatever the hour: a shift that has hours left, in a time
+        # zone that puts now around midday (Etc/GMT-N is N hours east of UTC)
+        east = 12 - fields.Datetime.now().hour
+        cls.now_calendar = cls._all_day_calendar("Tour shifts (now)", f"Etc/GMT{-east:+d}" if east else "UTC")
 
-    def _driver(self, name):
+    @classmethod
+    def _all_day_calendar(cls, name, zone):
+        return cls.env["resource.calendar"].create(
+            {
+                "name": name,
+                "tz": zone,
+                "attendance_ids": [
+                    fields.Command.clear(),
+                    *[
+                        fields.Command.create(
+                            {"name": f"Day {d}", "dayofweek": str(d), "hour_from": 0, "hour_to": 23.99}
+                        )
+                        for d in range(7)
+                    ],
+                ],
+            }
+        )
+
+    def _driver(self, name, calendar=None):
         return self.env["lastmile.driver"].create(
-            {"name": name, "resource_calendar_id": self.calendar.id, "on_duty": True}
+            {"name": name, "resource_calendar_id": (calendar or self.calendar).id, "on_duty": True}
         )
 
     def _task(self, name, driver=None):
@@ -56,7 +69,7 @@ class TestUi(HttpCase):
     def test_dispatch_from_the_board(self):
         """Drag a delivery to another driver, dispatch an unassigned one from its card."""
         self.dispatcher.tz = "UTC"
-        ana, bruno = self._driver("Ana"), self._driver("Bruno")
+        ana, bruno = self._driver("Ana", self.now_calendar), self._driver("Bruno", self.now_calendar)
         moved = self._task("Tour Customer A", ana)
         waiting = self._task("Tour Customer B")
         self.assertEqual(moved.scheduled_date, fields.Date.today(), "the board opens on today's deliveries")
@@ -70,7 +83,7 @@ class TestUi(HttpCase):
     def test_dispatch_map(self):
         """The map shows today's deliveries and drivers, filters by driver, dispatches."""
         self.dispatcher.tz = "UTC"
-        driver = self._driver("Map Driver")
+        driver = self._driver("Map Driver", self.now_calendar)
         first = self._task("Map Customer 1", driver)
         first.sequence = 1
         waiting = self._task("Map Customer 2")
