@@ -19,6 +19,7 @@ import pytest
 
 import odoo
 from odoo import Command
+from odoo.addons.lastmile_delivery.tests.common import all_day_calendar
 from odoo.exceptions import UserError
 from odoo.modules.registry import Registry
 from odoo.tests.common import get_db_name
@@ -42,14 +43,7 @@ def shop():
         company = env.company
         auto_dispatch = company.lastmile_auto_dispatch
         company.lastmile_auto_dispatch = True
-        calendar = env["resource.calendar"].create({"name": "Concurrency shifts", "tz": "UTC"})
-        calendar.attendance_ids = [
-            Command.clear(),
-            *[
-                Command.create({"name": f"D{d}", "dayofweek": str(d), "hour_from": 0, "hour_to": 23.99})
-                for d in range(7)
-            ],
-        ]
+        calendar = env["resource.calendar"].create(all_day_calendar("Concurrency shifts"))
         depot = env["res.partner"].create(
             {"name": "Concurrency depot", "partner_latitude": 50.84, "partner_longitude": 4.35}
         )

@@ -301,13 +301,17 @@ class LastmileDriver(models.Model):
         flexible_drivers = self.filtered("break_minutes")
         working_hours = flexible_drivers._get_shifts(day, compute_leaves=False)
         # read for the plan only, whoever plans (a salesperson's order dispatched at once)
-        routes = flexible_drivers and self.env["lastmile.route"].sudo().search(
-            [
-                ("driver_id", "in", flexible_drivers.ids),
-                ("date", "=", day),
-                ("state", "in", ("in_progress", "done")),
-                ("break_start", "<=", fields.Datetime.now()),
-            ]
+        routes = (
+            self.env["lastmile.route"]
+            .sudo()
+            .search(
+                [
+                    ("driver_id", "in", flexible_drivers.ids),
+                    ("date", "=", day),
+                    ("state", "in", ("in_progress", "done")),
+                    ("break_start", "<=", fields.Datetime.now()),
+                ]
+            )
         )
         planned = {
             route.driver_id.id: (route.break_start, route.break_end)

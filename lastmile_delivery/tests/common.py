@@ -6,7 +6,7 @@ from unittest.mock import MagicMock, patch
 import freezegun
 from geopy.adapters import RequestsAdapter
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.tests import new_test_user
 from odoo.tests.common import TransactionCase
 
@@ -21,6 +21,28 @@ NEAR = (50.8503, 4.3517)  # Rue Neuve, ~0.4 km north
 MIDI = (50.8357, 4.3365)  # Gare du Midi, ~1.7 km south-west
 ATOMIUM = (50.8949, 4.3415)  # ~5.4 km north
 NOW = datetime(2026, 11, 18, 7, 0)  # a Wednesday, before the shifts start (UTC)
+
+
+def all_day_calendar(name, zone="UTC"):
+    """Values of working hours every day, all day (for a ``create`` or a ``write``), in
+    ``zone``."""
+    return {
+        "name": name,
+        "tz": zone,
+        "attendance_ids": [
+            Command.clear(),
+            *[
+                Command.create({"name": f"Day {d}", "dayofweek": str(d), "hour_from": 0, "hour_to": 23.99})
+                for d in range(7)
+            ],
+        ],
+    }
+
+
+def midday_zone():
+    """A time zone in which now is around midday (Etc/GMT+N is N hours west of UTC): a tour that
+    runs now, whatever the hour, has a day that is not over before it is."""
+    return f"Etc/GMT{fields.Datetime.now().hour - 12:+d}"
 
 
 def osrm_table(trip, table_limit, asked):

@@ -5,7 +5,7 @@ from freezegun import freeze_time
 from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from . import common  # noqa: F401 - PyVRP keeps the wall clock under freeze_time
+from .common import all_day_calendar, midday_zone  # common: PyVRP keeps the wall clock under freeze_time
 
 
 @tagged("post_install", "-at_install")
@@ -16,29 +16,10 @@ class TestUi(HttpCase):
         cls.dispatcher = new_test_user(
             cls.env, "tour_dispatcher", groups="lastmile_delivery.group_lastmile_dispatcher"
         )
-        cls.calendar = cls._all_day_calendar("Tour shifts (24/7)", "UTC")
-        # for the tours that run now, whatever the hour: a shift that has hours left, in a time
-        # zone that puts now around midday (Etc/GMT-N is N hours east of UTC)
-        east = 12 - fields.Datetime.now().hour
-        cls.now_calendar = cls._all_day_calendar("Tour shifts (now)", f"Etc/GMT{-east:+d}" if east else "UTC")
-
-    @classmethod
-    def _all_day_calendar(cls, name, zone):
-        return cls.env["resource.calendar"].create(
-            {
-                "name": name,
-                "tz": zone,
-                "attendance_ids": [
-                    fields.Command.clear(),
-                    *[
-                        fields.Command.create(
-                            {"name": f"Day {d}", "dayofweek": str(d), "hour_from": 0, "hour_to": 23.99}
-                        )
-                        for d in range(7)
-                    ],
-                ],
-            }
-        )
+        Calendar = cls.env["resource.calendar"]
+        cls.calendar = Calendar.create(all_day_calendar("Tour shifts (24/7)"))
+        # for the tours that run now, whatever the hour: a shift that has hours left
+        cls.now_calendar = Calendar.create(all_day_calendar("Tour shifts (now)", midday_zone()))
 
     def _driver(self, name, calendar=None):
         return self.env["lastmile.driver"].create(

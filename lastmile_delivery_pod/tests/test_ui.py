@@ -1,4 +1,5 @@
-from odoo import Command, fields
+from odoo import fields
+from odoo.addons.lastmile_delivery.tests.common import all_day_calendar, midday_zone
 from odoo.tests import HttpCase, tagged
 
 from .common import PodCase
@@ -15,22 +16,8 @@ class AllDayTourCase(PodCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        east = 12 - fields.Datetime.now().hour
-        zone = f"Etc/GMT{-east:+d}" if east else "UTC"
-        cls.calendar.write(
-            {
-                "tz": zone,
-                "attendance_ids": [
-                    Command.clear(),
-                    *[
-                        Command.create(
-                            {"name": f"Day {d}", "dayofweek": str(d), "hour_from": 0, "hour_to": 23.99}
-                        )
-                        for d in range(7)
-                    ],
-                ],
-            }
-        )
+        zone = midday_zone()
+        cls.calendar.write(all_day_calendar(cls.calendar.name, zone))
         cls.company.write({"lastmile_delivery_hour_from": 0.0, "lastmile_delivery_hour_to": 24.0})
         cls.company.partner_id.tz = zone
         cls.driver_user.tz = zone
