@@ -1347,17 +1347,74 @@ def _side_by_side(searches: list) -> list:
 
 
 def _pyvrp_strategies(problem: Problem) -> tuple:
-    """The PyVRP searches to run: both when the process may use two cores (its CPU affinity:
-    a container's CPU quota or other busy processes are not seen) and both sets of matrices
-    fit in the budget; they run in child processes, so not when there is no interpreter to
-    start."""
+    """The PyVRP searches to run: both when the process may use two cores (see
+    :func:`_cpu_cores`; other busy processes are not seen) and both sets of matrices fit in
+    the budget; they run in child processes, so not when there is no interpreter to start."""
+    if _cpu_cores() < 2 or not _child_python() or 2 * _pyvrp_bytes(problem) > PYVRP_MATRIX_BUDGET:
+        return (COUNT_FIRST,)
+    return (COUNT_FIRST, DISTANCE_FIRST)
+
+
+def _cpu_cores(cgroups: str = "/proc/self/cgroup", root: str = "/sys/fs/cgroup") -> int:
+    """The whole cores this process may use: those of its CPU affinity, or fewer when a CPU
+    quota (cgroup v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``, as a container's ``--cpus`` sets)
+    of its control group or of a group above it allows less; at least one."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    if cores < 2 or not _child_python() or 2 * _pyvrp_bytes(problem) > PYVRP_MATRIX_BUDGET:
-        return (COUNT_FIRST,)
-    return (COUNT_FIRST, DISTANCE_FIRST)
+    quota = _cpu_quota(cgroups, root)
+    return max(min(cores, math.floor(quota)) if quota is not None else cores, 1)
+
+
+def _cpu_quota(cgroups: str, root: str) -> float | None:
+    """The smallest CPU quota, in cores, of this process's control group and those above it
+    (read from ``cgroups``, as ``/proc/self/cgroup``, under ``root``), or None without one."""
+    try:
+        with open(cgroups, encoding="ascii") as lines:
+            entries = [line.rstrip("\n").split(":", 2) for line in lines]
+    except OSError:
+        return None
+    places = []
+    for entry in entries:
+        if len(entry) != 3:
+            continue
+        _id, controllers, group = entry
+        if controllers == "":  # cgroup v2
+            places.append((root, group, _read_v2_quota))
+        elif "cpu" in controllers.split(","):  # cgroup v1, mounted as cpu or cpu,cpuacct
+            for mount in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
+                places.append((os.path.join(root, mount), group, _read_v1_quota))
+    quotas = []
+    for base, group, read in places:
+        parts = [part for part in group.split("/") if part]
+        for depth in range(len(parts), -1, -1):
+            quota = read(os.path.join(base, *parts[:depth]))
+            if quota is not None:
+                quotas.append(quota)
+    return min(quotas, default=None)
+
+
+def _read_v2_quota(folder: str) -> float | None:
+    """The quota in cgroup v2's ``cpu.max`` ("max 100000", or "200000 100000": 2 cores)."""
+    try:
+        with open(os.path.join(folder, "cpu.max"), encoding="ascii") as file:
+            quota, period = file.read().split()[:2]
+        return int(quota) / int(period) if quota != "max" and int(period) > 0 else None
+    except (OSError, ValueError):
+        return None
+
+
+def _read_v1_quota(folder: str) -> float | None:
+    """The quota of cgroup v1's ``cpu.cfs_quota_us`` (-1: none) and ``cpu.cfs_period_us``."""
+    try:
+        with open(os.path.join(folder, "cpu.cfs_quota_us"), encoding="ascii") as file:
+            quota = int(file.read())
+        with open(os.path.join(folder, "cpu.cfs_period_us"), encoding="ascii") as file:
+            period = int(file.read())
+    except (OSError, ValueError):
+        return None
+    return quota / period if quota > 0 and period > 0 else None
 
 
 def _search(problem: Problem, backend: str, strategy: str = COUNT_FIRST, plan=None) -> Solution:

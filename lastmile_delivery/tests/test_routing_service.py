@@ -902,7 +902,7 @@ class TestProductionConstraints(BaseCase):
                 self.assertIs(r._solve_pyvrp(dataclasses.replace(p, time_limit=4)), more)
             self.assertEqual(len(asked), 4, "4 s: the plan is continued")
         with (
-            patch.object(os, "sched_getaffinity", return_value={0, 1}),
+            patch.object(r, "_cpu_cores", return_value=2),
             patch.object(r, "_child_python", return_value=sys.executable),
         ):
             self.assertEqual(r._pyvrp_strategies(p), both)
@@ -910,12 +910,44 @@ class TestProductionConstraints(BaseCase):
                 self.assertEqual(r._pyvrp_strategies(p), (r.COUNT_FIRST,))
             with patch.object(r, "_child_python", return_value=""):
                 self.assertEqual(r._pyvrp_strategies(p), (r.COUNT_FIRST,))
-        with patch.object(os, "sched_getaffinity", return_value={0}):
+        with patch.object(r, "_cpu_cores", return_value=1):
             self.assertEqual(r._pyvrp_strategies(p), (r.COUNT_FIRST,))
             asked.clear()
             with patch.object(r, "_in_child", lambda *args: asked.append(args) or short):
                 self.assertIs(r._solve_pyvrp(p), short)
             self.assertEqual(asked, [(p, "pyvrp", r.COUNT_FIRST)], "the problem with all its time")
+
+    def test_cpu_cores_follow_a_containers_quota(self):
+        """A container given 1.5 CPUs on a 4-core machine has one whole core for the searches:
+        PyVRP's two searches side by side would each get three quarters of one."""
+
+        def cores(cgroup_line, files):
+            with tempfile.TemporaryDirectory() as root:
+                for path, text in files.items():
+                    os.makedirs(os.path.dirname(os.path.join(root, path)), exist_ok=True)
+                    pathlib.Path(root, path).write_text(text)
+                pathlib.Path(root, "self").write_text(cgroup_line + "\n")
+                with patch.object(os, "sched_getaffinity", return_value={0, 1, 2, 3}):
+                    return r._cpu_cores(os.path.join(root, "self"), root)
+
+        # cgroup v2: the process's own group, or a group above it, whichever allows less
+        self.assertEqual(cores("0::/lxc/app", {"lxc/app/cpu.max": "150000 100000\n"}), 1)
+        self.assertEqual(
+            cores("0::/lxc/app", {"lxc/app/cpu.max": "max 100000\n", "lxc/cpu.max": "300000 100000\n"}), 3
+        )
+        self.assertEqual(cores("0::/lxc/app", {"cpu.max": "800000 100000\n"}), 4, "more quota than cores")
+        self.assertEqual(cores("0::/", {"cpu.max": "20000 100000\n"}), 1, "at least one core")
+        self.assertEqual(cores("0::/", {"cpu.max": "max 100000\n"}), 4)
+        # cgroup v1, the cpu controller mounted with cpuacct; -1: no quota
+        v1 = "4:cpu,cpuacct:/docker/abc"
+        quota = {"cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n"}
+        self.assertEqual(cores(v1, {**quota, "cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "200000\n"}), 2)
+        self.assertEqual(cores(v1, {**quota, "cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "-1\n"}), 4)
+        # nothing to read, or nonsense: the affinity alone
+        self.assertEqual(cores("0::/lxc/app", {}), 4)
+        self.assertEqual(cores("0::/", {"cpu.max": "lots\n"}), 4)
+        with patch.object(os, "sched_getaffinity", return_value={0, 1}):
+            self.assertEqual(r._cpu_cores("/nonexistent/cgroup", "/nonexistent"), 2)
 
     def test_pyvrp_continues_a_plan(self):
         """The search that continues a plan starts from it, with every optional stop worth a
