@@ -203,7 +203,7 @@ def solve_ours(engine, inst: Instance, time_limit: float, engine_name: str, seed
     routes = [
         {"vehicle": route.vehicle_id, "stops": [v.stop_id for v in route.visits]} for route in solution.routes
     ]
-    return solution.engine or engine_name, routes, solution.error
+    return solution.engine or engine_name, routes, solution.error_text
 
 
 def solve_peer(inst: Instance, time_limit: float, seed: int):

@@ -163,7 +163,7 @@ class LastmileDeliveryTask(models.Model):
         unassigned = self.browse()
         for item in result.unassigned:
             task = by_id[item.task_id]
-            issue = self._format_unassigned_reason(item.reason, item.detail)
+            issue = self._format_unassigned_reason(item.reason, self.env._(item.detail, **item.params))
             if task.sudo().dispatch_issue != issue:
                 task.sudo().dispatch_issue = issue
                 messages.append((task, self.env._("Not dispatched: %(issue)s", issue=issue)))
@@ -195,7 +195,8 @@ class LastmileDeliveryTask(models.Model):
 
     @api.model
     def _format_unassigned_reason(self, reason, detail):
-        """“<label>: <detail>” for a reason of the dispatch or of the routing engine."""
+        """“<label>: <detail>” for a reason of the dispatch or of the routing engine (``detail``
+        translated already)."""
         labels = {
             engine.REASON_ADDRESS: self.env._("Address to check"),
             engine.REASON_NO_DRIVER: self.env._("No driver on duty"),

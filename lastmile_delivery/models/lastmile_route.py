@@ -561,8 +561,8 @@ class LastmileRoute(models.Model):
             "warning": plan["matrix"].warning if plan["matrix"] else "",
         }
         if solution.error:
-            _logger.warning("Route planning of %s found no plan: %s", day, solution.error)
-            return {**summary, "error": solution.error}
+            _logger.warning("Route planning of %s found no plan: %s", day, solution.error_text)
+            return {**summary, "error": self.env._(solution.error, **solution.error_params)}
         company, origin, problem = plan["company"], plan["origin"], plan["problem"]
         groups = plan["groups"]
         drivers_by_id = {d.id: d for d in plan["drivers"]}
@@ -671,9 +671,10 @@ class LastmileRoute(models.Model):
         out = []
         for item in plan["solution"].unserved:
             tasks = plan["groups"][item.stop_id]
-            detail = item.detail
             if item.reason == engine.REASON_CAPACITY:
                 detail = self._capacity_detail(item.dimension, tasks, drivers, stops[item.stop_id])
+            else:
+                detail = self.env._(item.detail, **item.params)
             out.extend((task, Task._format_unassigned_reason(item.reason, detail)) for task in tasks)
         return out
 

@@ -37,6 +37,13 @@ REASON_CAPACITY = "capacity"
 REASON_STOPS = "stops"
 
 
+def _lt(template: str) -> str:
+    """``template``, marked for translation: a text for people is an English template whose
+    ``%(name)s`` placeholders come with it as params; Odoo's extraction puts the ``_lt("...")``
+    calls in the module's .pot and the models show ``env._(template, **params)``."""
+    return template
+
+
 @dataclass
 class TaskInput:
     id: int
@@ -112,7 +119,13 @@ class Assignment:
 class Unassigned:
     task_id: int
     reason: str
-    detail: str
+    detail: str  # a template marked for translation, with its ``params`` (see :func:`_lt`)
+    params: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The detail in English."""
+        return self.detail % self.params if self.params else self.detail
 
 
 @dataclass
@@ -161,11 +174,11 @@ def dispatch(
     ordered = sorted(tasks, key=lambda t: (-t.priority, t.window_end, t.window_start, t.id))
     for task in ordered:
         if task.address_issue or not has_coordinates(task.latitude, task.longitude):
-            detail = task.address_issue or "the delivery address has no coordinates"
+            detail = task.address_issue or _lt("the delivery address has no coordinates")
             result.unassigned.append(Unassigned(task.id, REASON_ADDRESS, detail))
             continue
         if not drivers:
-            result.unassigned.append(Unassigned(task.id, REASON_NO_DRIVER, "no driver is on duty"))
+            result.unassigned.append(Unassigned(task.id, REASON_NO_DRIVER, _lt("no driver is on duty")))
             continue
         best = best_key = None
         eliminated = {REASON_RULE: 0, REASON_SHIFT: 0, REASON_CAPACITY: 0, REASON_STOPS: 0}
@@ -248,30 +261,51 @@ def _unassigned_reason(task: TaskInput, eliminated: dict, best_room, drivers) ->
         return Unassigned(
             task.id,
             REASON_CAPACITY,
-            f"it weighs {_fmt_kg(task.weight)}, "
-            f"more than the largest vehicle carries ({_fmt_kg(max(capacities))})",
+            _lt("it weighs %(weight)s, more than the largest vehicle carries (%(largest)s)"),
+            {"weight": _fmt_kg(task.weight), "largest": _fmt_kg(max(capacities))},
         )
     # when "only" rules narrowed the choice, say so: the other drivers may well have room
-    rules = ", ".join(f"“{name}”" for name in task.only_rules)
-    among = f" among the drivers the rule {rules} allows" if task.only_rules else ""
+    rules = {"rules": ", ".join(f"“{name}”" for name in task.only_rules)}
     if eliminated[REASON_STOPS]:
+        if task.only_rules:
+            return Unassigned(
+                task.id,
+                REASON_STOPS,
+                _lt(
+                    "every available driver among those the rule %(rules)s allows has reached their "
+                    "maximum number of stops"
+                ),
+                rules,
+            )
         return Unassigned(
-            task.id, REASON_STOPS, f"every available driver{among} has reached their maximum number of stops"
+            task.id, REASON_STOPS, _lt("every available driver has reached their maximum number of stops")
         )
     if eliminated[REASON_CAPACITY]:
-        room = "none" if best_room is None or best_room <= 0 else _fmt_kg(best_room)
+        room = {"weight": _fmt_kg(task.weight), "room": _fmt_kg(max(best_room or 0, 0))}
+        if task.only_rules:
+            return Unassigned(
+                task.id,
+                REASON_CAPACITY,
+                _lt(
+                    "no vehicle among the drivers the rule %(rules)s allows has capacity left for "
+                    "%(weight)s (most room left: %(room)s)"
+                ),
+                {**rules, **room},
+            )
         return Unassigned(
             task.id,
             REASON_CAPACITY,
-            f"no vehicle{among} has capacity left for {_fmt_kg(task.weight)} (most room left: {room})",
+            _lt("no vehicle has capacity left for %(weight)s (most room left: %(room)s)"),
+            room,
         )
     if eliminated[REASON_SHIFT]:
         if any(_works_during(driver, task) for driver in drivers):
             return Unassigned(
                 task.id,
                 REASON_SHIFT,
-                "the drivers working then have no time left for it before their shift ends",
+                _lt("the drivers working then have no time left for it before their shift ends"),
             )
-        return Unassigned(task.id, REASON_SHIFT, "no driver on duty works during the delivery window")
-    names = ", ".join(task.only_rules) or "the dispatch rules"
-    return Unassigned(task.id, REASON_RULE, f"no driver on duty matches {names}")
+        return Unassigned(task.id, REASON_SHIFT, _lt("no driver on duty works during the delivery window"))
+    if task.only_rules:
+        return Unassigned(task.id, REASON_RULE, _lt("no driver on duty matches %(rules)s"), rules)
+    return Unassigned(task.id, REASON_RULE, _lt("no driver on duty matches the dispatch rules"))

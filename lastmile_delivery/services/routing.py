@@ -68,6 +68,14 @@ import numpy as np
 
 _logger = logging.getLogger(__name__)
 
+
+def _lt(template: str) -> str:
+    """``template``, marked for translation: a text for people is an English template whose
+    ``%(name)s`` placeholders come with it as params; Odoo's extraction puts the ``_lt("...")``
+    calls in the module's .pot and the models show ``env._(template, **params)``."""
+    return template
+
+
 HORIZON = 7 * 24 * 3600  # a week, in seconds
 
 REASON_CAPACITY = "capacity"
@@ -75,8 +83,9 @@ REASON_WINDOW = "window"
 REASON_VEHICLE = "vehicle"
 REASON_PAIR = "pair"
 REASON_DROPPED = "dropped"
-DROPPED_DETAIL = "no route has room for it within the time windows, shifts and capacities"
+DROPPED_DETAIL = _lt("no route has room for it within the time windows, shifts and capacities")
 REASON_NO_VEHICLE = "no_vehicle"
+CRASHED = _lt("the %(engine)s search stopped with an error (%(reason)s)")
 
 # bytes a PyVRP search may take for its travel matrices; beyond, the problem goes to OR-Tools.
 # A pair of matrices per routing profile takes about four times its size (the model's, PyVRP's
@@ -386,8 +395,16 @@ class Route:
 class Unserved:
     stop_id: Hashable
     reason: str
+    # a template marked for translation, with its ``params`` (see :func:`_lt`); for
+    # REASON_CAPACITY, English only (the loads in the engine's units: say it in the shop's)
     detail: str
     dimension: int | None = None  # the load dimension, for REASON_CAPACITY
+    params: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The detail in English."""
+        return self.detail % self.params if self.params else self.detail
 
 
 @dataclass
@@ -396,8 +413,15 @@ class Solution:
     unserved: list = field(default_factory=list)
     engine: str = ""
     seconds: float = 0.0
-    # no plan: why (the search found none, or what it found breaks a rule); routes are empty
+    # no plan: why (the search found none, or what it found breaks a rule), a template marked
+    # for translation with its ``error_params`` (see :func:`_lt`); routes are empty
     error: str = ""
+    error_params: dict = field(default_factory=dict)
+
+    @property
+    def error_text(self) -> str:
+        """Why there is no plan, in English."""
+        return self.error % self.error_params if self.error_params else self.error
 
     @property
     def distance(self) -> int:
@@ -480,7 +504,7 @@ def _validate(problem: Problem) -> None:
 def _precheck(problem: Problem) -> list[Unserved]:
     """Stops that no vehicle can serve whatever the plan, with the reason."""
     if not problem.vehicles:
-        return [Unserved(s.id, REASON_NO_VEHICLE, "no vehicle is available") for s in problem.stops]
+        return [Unserved(s.id, REASON_NO_VEHICLE, _lt("no vehicle is available")) for s in problem.stops]
     out = []
     pair_load = {stop.pickup_id: problem.demand(stop) for stop in problem.stops if stop.pickup_id is not None}
     capacities = {v.id: problem.capacity(v) for v in problem.vehicles}
@@ -491,7 +515,9 @@ def _precheck(problem: Problem) -> list[Unserved]:
         if not vehicles:
             out.append(
                 Unserved(
-                    stop.id, REASON_VEHICLE, "the drivers it may go with are off duty or not working then"
+                    stop.id,
+                    REASON_VEHICLE,
+                    _lt("the drivers it may go with are off duty or not working then"),
                 )
             )
             continue
@@ -501,7 +527,9 @@ def _precheck(problem: Problem) -> list[Unserved]:
             continue
         if not any(_reachable(problem, v, stop) for v in vehicles):
             out.append(
-                Unserved(stop.id, REASON_WINDOW, "no vehicle can reach it within its time window and shift")
+                Unserved(
+                    stop.id, REASON_WINDOW, _lt("no vehicle can reach it within its time window and shift")
+                )
             )
     # a pair is served whole or not at all
     unserved = {u.stop_id for u in out}
@@ -510,7 +538,7 @@ def _precheck(problem: Problem) -> list[Unserved]:
             other = stop.pickup_id if stop.id in unserved else stop.id
             out.append(
                 Unserved(
-                    other, REASON_PAIR, "the other stop of its pickup-and-delivery pair cannot be served"
+                    other, REASON_PAIR, _lt("the other stop of its pickup-and-delivery pair cannot be served")
                 )
             )
             unserved.add(other)
@@ -794,7 +822,8 @@ def _finish(problem: Problem, sub: Problem, solution: Solution, unserved: list, 
         return Solution(
             engine=solution.engine,
             seconds=solution.seconds,
-            error=f"the {solution.engine} plan breaks {len(violations)} rule(s), first: {violations[0]}",
+            error=_lt("the %(engine)s plan breaks %(count)s rule(s), first: %(rule)s"),
+            error_params={"engine": solution.engine, "count": len(violations), "rule": violations[0]},
         )
     return solution
 
@@ -1322,7 +1351,7 @@ def _solve_pyvrp(problem: Problem) -> Solution:
     more = _side_by_side([(dataclasses.replace(rest, seed=seed), CONTINUE, plan) for seed in seeds])
     for solution in more:
         if solution.error:  # the plan found first stands; say why it was not continued
-            _logger.warning("A PyVRP search could not continue the plan: %s", solution.error)
+            _logger.warning("A PyVRP search could not continue the plan: %s", solution.error_text)
     return cheapest([best, *(solution for solution in more if not solution.error)])
 
 
@@ -1340,7 +1369,11 @@ def _side_by_side(searches: list) -> list:
         try:
             return _in_child(arguments[0], "pyvrp", arguments[1], arguments[2])
         except OSError as error:  # the matrices could not be written: another search may do
-            return Solution(engine="pyvrp", error=f"the PyVRP search could not start ({error})")
+            return Solution(
+                engine="pyvrp",
+                error=_lt("the PyVRP search could not start (%(reason)s)"),
+                error_params={"reason": str(error)},
+            )
 
     with concurrent.futures.ThreadPoolExecutor(len(searches)) as pool:
         return list(pool.map(search, searches))
@@ -1470,17 +1503,21 @@ def _in_child(problem: Problem, backend: str, strategy: str = COUNT_FIRST, plan=
             )
         except subprocess.TimeoutExpired:
             return Solution(
-                engine=backend, error=f"the {name} search did not end within twice its time limit"
+                engine=backend,
+                error=_lt("the %(engine)s search did not end within twice its time limit"),
+                error_params={"engine": name},
             )
         except OSError as error:
-            return Solution(engine=backend, error=f"the {name} search stopped with an error ({error})")
+            return Solution(
+                engine=backend, error=CRASHED, error_params={"engine": name, "reason": str(error)}
+            )
     try:
         if done.returncode != 0:
             raise ValueError(f"exit status {done.returncode}")
         return _solution_from_dict(pickle.loads(done.stdout))
     except Exception as error:  # noqa: BLE001 - whatever went wrong, the plan failed and says why
         tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or [str(error)]
-        return Solution(engine=backend, error=f"the {name} search stopped with an error ({tail[0]})")
+        return Solution(engine=backend, error=CRASHED, error_params={"engine": name, "reason": tail[0]})
 
 
 def _problem_to_dict(problem: Problem) -> dict:
@@ -1574,21 +1611,25 @@ class _OrToolsModel:
         self._add_breaks()
         assignment = self._search()
         if assignment is None:
-            return Solution(engine="ortools", error=self._failure())
+            error, params = self._failure()
+            return Solution(engine="ortools", error=error, error_params=params)
         return self._read(assignment)
 
-    def _failure(self) -> str:
+    def _failure(self) -> tuple:
+        """(why no plan was found, its parameters)."""
         from ortools.constraint_solver import routing_enums_pb2  # noqa: PLC0415
 
         status = routing_enums_pb2.RoutingSearchStatus
         code = self.routing.status()
         if code == status.ROUTING_FAIL_TIMEOUT:
-            return f"OR-Tools found no plan within the {self.problem.time_limit:g} s it was given"
+            return _lt("OR-Tools found no plan within the %(seconds)s s it was given"), {
+                "seconds": f"{self.problem.time_limit:g}"
+            }
         if code == status.ROUTING_INVALID:
-            return "OR-Tools refused the problem as invalid"
-        return (
+            return _lt("OR-Tools refused the problem as invalid"), {}
+        return _lt(
             "no plan keeps every rule: the stops on board or under way cannot all be served by their vehicles"
-        )
+        ), {}
 
     def _add_arc_costs(self):
         """The objective of the module: working time (driving and serving on the arcs, waiting
@@ -2171,9 +2212,9 @@ class _PyvrpModel:
             on_board = any(problem.must_serve(s) for s in self.stops)
             return Solution(
                 engine="pyvrp",
-                error="no plan keeps every rule: the stops on board cannot all be served on time"
+                error=_lt("no plan keeps every rule: the stops on board cannot all be served on time")
                 if on_board
-                else "the PyVRP search found no plan that keeps every rule in its time",
+                else _lt("the PyVRP search found no plan that keeps every rule in its time"),
             )
         del durations, distances
         return self._read(best, groups)

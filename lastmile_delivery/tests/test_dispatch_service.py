@@ -69,14 +69,14 @@ class TestDispatchEngine(BaseCase):
         # the big van fills up: the next heavy task has no room anywhere
         result = engine.dispatch([task(2, weight=60)], [small, big])
         self.assertEqual(result.unassigned[0].reason, engine.REASON_CAPACITY)
-        self.assertIn("most room left: 50.0 kg", result.unassigned[0].detail)
+        self.assertIn("most room left: 50.0 kg", result.unassigned[0].text)
 
     def test_load_above_every_vehicle(self):
         result = engine.dispatch(
             [task(1, weight=500)], [driver(1, capacity_weight=100), driver(2, capacity_weight=200)]
         )
         self.assertEqual(result.unassigned[0].reason, engine.REASON_CAPACITY)
-        self.assertIn("more than the largest vehicle carries (200.0 kg)", result.unassigned[0].detail)
+        self.assertIn("more than the largest vehicle carries (200.0 kg)", result.unassigned[0].text)
 
     def test_volume_and_stop_limits(self):
         result = engine.dispatch([task(1, volume=2)], [driver(1, capacity_volume=1)])
@@ -110,7 +110,7 @@ class TestDispatchEngine(BaseCase):
         nobody = task(2, allowed_driver_ids=frozenset(), only_rules=("Refrigerated",))
         result = engine.dispatch([nobody], [near])
         self.assertEqual(result.unassigned[0].reason, engine.REASON_RULE)
-        self.assertIn("Refrigerated", result.unassigned[0].detail)
+        self.assertIn("Refrigerated", result.unassigned[0].text)
 
     def test_prefer_rule_outweighs_small_detour(self):
         preferred = driver(1, MIDI)  # ~1.7 km from the Grand-Place
@@ -130,7 +130,7 @@ class TestDispatchEngine(BaseCase):
         result = engine.dispatch([task(1, point=(0.0, 0.0))], [driver(1)])
         self.assertEqual(result.unassigned[0].reason, engine.REASON_ADDRESS)
         result = engine.dispatch([task(2, address_issue="street not found")], [driver(1)])
-        self.assertEqual(result.unassigned[0].detail, "street not found")
+        self.assertEqual(result.unassigned[0].text, "street not found")
         result = engine.dispatch([task(3)], [])
         self.assertEqual(result.unassigned[0].reason, engine.REASON_NO_DRIVER)
 
@@ -197,7 +197,7 @@ class TestDispatchEngine(BaseCase):
         booked = driver(1, GRAND_PLACE, available_from=DAY.replace(hour=16, minute=58))
         result = engine.dispatch([task(1, GRAND_PLACE, start=9, end=17)], [booked])
         self.assertEqual(result.unassigned[0].reason, engine.REASON_SHIFT)
-        self.assertIn("no time left", result.unassigned[0].detail)
+        self.assertIn("no time left", result.unassigned[0].text)
 
     def test_nobody_is_free_before_now(self):
         """At 10:00, a driver idle since 8:00 starts from now: the ETA is not in the past."""

@@ -9,6 +9,7 @@ import odoo
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
+from odoo.tools.translate import code_translations
 
 from ..models.lastmile_route import seconds_since
 from ..services import matrix as matrix_service
@@ -395,6 +396,38 @@ class TestRoutePlanning(LastmileCase):
         self.assertIn("previous plan is kept", result["params"]["message"])
         self.assertEqual([(t.driver_id, t.route_id, t.sequence, t.eta) for t in (second, third)], before)
         self.assertEqual((second.state, third.state), ("in_transit", "assigned"))
+
+    def test_a_failed_solve_is_told_in_the_dispatchers_language(self):
+        """The engine's texts are English templates that the models translate: a French
+        dispatcher reads why there is no plan in French, with the engine's values in place."""
+        self._started_round()
+        self.env["res.lang"]._activate_lang("fr_FR")
+        crashed = engine.Solution(
+            engine="pyvrp", error=engine.CRASHED, error_params={"engine": "PyVRP", "reason": "exit status 9"}
+        )
+        french = {
+            engine.CRASHED: "la recherche %(engine)s s'est arrêtée sur une erreur (%(reason)s)",
+            "No plan was found (%(error)s): the previous plan is kept.": (
+                "Aucun plan trouvé (%(error)s) : le plan précédent est gardé."
+            ),
+        }
+        with (
+            freeze_time("2026-11-18 10:05:00"),
+            patch.object(engine, "_solve_ortools", return_value=crashed),
+            patch.object(engine, "_solve_pyvrp", return_value=crashed),
+            patch.dict(code_translations.python_translations, {("lastmile_delivery", "fr_FR"): french}),
+        ):
+            result = (
+                self.env["lastmile.route"]
+                .with_user(self.dispatcher_user)
+                .with_context(lang="fr_FR")
+                .action_replan(DAY)
+            )
+        self.assertIn(
+            "Aucun plan trouvé (la recherche PyVRP s'est arrêtée sur une erreur (exit status 9)) : "
+            "le plan précédent est gardé.",
+            result["params"]["message"],
+        )
 
     def test_stop_count_follows_the_stops(self):
         tasks = self._tasks(3, driver_id=self.driver.id)

@@ -119,7 +119,7 @@ class TestRoutingEngine(BaseCase):
         self.assertEqual([(u.stop_id, u.reason) for u in solution.unserved], [(5, r.REASON_WINDOW)])
         late = r.solve(problem([r.Stop(2, 2, window_start=0, window_end=5 * 60)]))
         self.assertEqual(late.unserved[0].reason, r.REASON_WINDOW)
-        self.assertIn("time window", late.unserved[0].detail)
+        self.assertIn("time window", late.unserved[0].text)
 
     def test_soft_lateness(self):
         """With a lateness penalty, an unreachable window is served late instead of dropped."""
@@ -348,7 +348,7 @@ class TestRoutingEngine(BaseCase):
         stops = [r.Stop(1, 1), r.Stop(2, 2, vehicle_id="van", required=True), r.Stop(3, 3)]
         with patch.object(r._OrToolsModel, "_search", return_value=None):
             failed = r._OrToolsModel(problem(stops, [van])).solve()
-        self.assertIn("no plan keeps every rule", failed.error)
+        self.assertIn("no plan keeps every rule", failed.error_text)
         with patch.object(r, "_solve_ortools", return_value=failed):
             solution = r.solve(problem(stops, [van], engine="ortools"))
         self.assertEqual(solution.error, failed.error)
@@ -365,8 +365,8 @@ class TestRoutingEngine(BaseCase):
         self.assertEqual(child.distance, 68283)
         with patch.object(r, "__file__", "/nonexistent/routing.py"):
             broken = r._solve_ortools(problem(stops))
-        self.assertIn("the OR-Tools search stopped with an error", broken.error)
-        self.assertIn("No such file or directory", broken.error)
+        self.assertIn("the OR-Tools search stopped with an error", broken.error_text)
+        self.assertIn("No such file or directory", broken.error_text)
         # the current directory is not on the child's import path (a stray pickle.py there is not run)
         with tempfile.TemporaryDirectory() as folder:
             (pathlib.Path(folder) / "pickle.py").write_text("raise SystemExit('shadowed')\n")
@@ -414,7 +414,7 @@ class TestRoutingEngine(BaseCase):
 
         with patch.object(r, "_solve_ortools", careless):
             solution = r.solve(p)
-        self.assertIn("carries 12, more than its capacity 10", solution.error)
+        self.assertIn("carries 12, more than its capacity 10", solution.error_text)
         self.assertEqual(solution.routes, [])
 
     def test_check_covers_every_rule(self):
@@ -581,14 +581,14 @@ class TestProductionConstraints(BaseCase):
             for van in ("a", "b"):
                 self.assertLessEqual(len(plan.get(van, [])), 2, engine)
             self.assertEqual([(u.stop_id, u.dimension) for u in solution.unserved], [("huge", 0)])
-            self.assertIn("above every vehicle's capacity (1000) in dimension 1", solution.unserved[0].detail)
+            self.assertIn("above every vehicle's capacity (1000) in dimension 1", solution.unserved[0].text)
             for route in solution.routes:
                 self.assertEqual(route.visits[-1].load, (0, 0))
         # each vehicle lacks room in another dimension: no single one is named
         mixed = [r.Vehicle("van", 0, 0, capacity=(100, 2)), r.Vehicle("truck", 0, 0, capacity=(1000, 1))]
         (left,) = r.solve(problem([r.Stop(1, 1, demand=(300, 2))], mixed)).unserved
         self.assertEqual((left.reason, left.dimension), (r.REASON_CAPACITY, None))
-        self.assertIn("no vehicle has room for its load (300, 2) in every dimension", left.detail)
+        self.assertIn("no vehicle has room for its load (300, 2) in every dimension", left.text)
         overloaded = r.Solution(routes=[r.schedule(problem(stops, vans), vans[0], [1, 2, 3])])
         errors = "\n".join(r.check(problem(stops, vans), overloaded))
         self.assertIn("vehicle a carries 3, more than its capacity 2 in dimension 2", errors)
