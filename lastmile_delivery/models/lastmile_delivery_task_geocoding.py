@@ -133,8 +133,10 @@ class LastmileDeliveryTask(models.Model):
             & Domain("address_state", "=", "ok")
         )
         postponed = False
-        for (_company, day), group in to_dispatch.grouped(lambda t: (t.company_id, t.scheduled_date)).items():
-            postponed |= not group._dispatch_in_cron(day)
+        for (company, day), group in to_dispatch.grouped(lambda t: (t.company_id, t.scheduled_date)).items():
+            # the reasons written in the shop's language (a cron has none), as its people read them
+            lang = company.partner_id.lang or self.env.lang
+            postponed |= not group.with_context(lang=lang)._dispatch_in_cron(day)
         if postponed:  # a day someone was planning: come back soon
             self._trigger_queue(fields.Datetime.now() + timedelta(minutes=1))
 

@@ -113,8 +113,8 @@ class LastmileRoutePlanning(models.Model):
             order="id",
             limit=limit,
         )
-        for run in runs:
-            run._run()
+        for run in runs:  # in the language of the dispatcher who asked (a cron has none)
+            run.with_context(lang=run.user_id.lang or run.env.lang)._run()
 
     def _run(self, attempts=3):
         """Plan the day, then tell the dispatcher. A delivery moved along while the plan was

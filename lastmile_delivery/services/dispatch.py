@@ -174,8 +174,11 @@ def dispatch(
     ordered = sorted(tasks, key=lambda t: (-t.priority, t.window_end, t.window_start, t.id))
     for task in ordered:
         if task.address_issue or not has_coordinates(task.latitude, task.longitude):
-            detail = task.address_issue or _lt("the delivery address has no coordinates")
-            result.unassigned.append(Unassigned(task.id, REASON_ADDRESS, detail))
+            if task.address_issue:  # the geocoder's words, as they are
+                issue = Unassigned(task.id, REASON_ADDRESS, "%(issue)s", {"issue": task.address_issue})
+            else:
+                issue = Unassigned(task.id, REASON_ADDRESS, _lt("the delivery address has no coordinates"))
+            result.unassigned.append(issue)
             continue
         if not drivers:
             result.unassigned.append(Unassigned(task.id, REASON_NO_DRIVER, _lt("no driver is on duty")))

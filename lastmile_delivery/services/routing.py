@@ -818,12 +818,16 @@ def _finish(problem: Problem, sub: Problem, solution: Solution, unserved: list, 
     _repair(sub, solution, deadline=time.perf_counter() + budget)
     solution.seconds = time.perf_counter() - started
     violations = check(problem, solution)
-    if violations:
+    if violations:  # in the engine's ids and units: for the log, not for the dispatcher
+        _logger.warning("The %s plan breaks %s rule(s): %s", solution.engine, len(violations), violations[:5])
         return Solution(
             engine=solution.engine,
             seconds=solution.seconds,
-            error=_lt("the %(engine)s plan breaks %(count)s rule(s), first: %(rule)s"),
-            error_params={"engine": solution.engine, "count": len(violations), "rule": violations[0]},
+            error=_lt("the %(engine)s plan breaks %(count)s rule(s) (the server log says which)"),
+            error_params={
+                "engine": _BACKEND_NAMES.get(solution.engine, solution.engine),
+                "count": len(violations),
+            },
         )
     return solution
 
@@ -1406,7 +1410,7 @@ def _cpu_quota(cgroups: str, root: str) -> float | None:
     try:
         with open(cgroups, encoding="ascii") as lines:
             entries = [line.rstrip("\n").split(":", 2) for line in lines]
-    except OSError:
+    except (OSError, ValueError):  # a group named in other than ASCII: not one we can read
         return None
     places = []
     for entry in entries:

@@ -263,13 +263,18 @@ class TestRoutePlanning(LastmileCase):
         run = Planning.search([], limit=1)
         self.assertEqual(run.state, "queued")
         self.assertFalse(tasks.route_id, "nothing planned while the browser waits")
+        # the scheduled action has no language: the summary is in the dispatcher's
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.dispatcher_user.lang = "fr_FR"
+        french = {"%(planned)s stop(s) planned.": "%(planned)s arrêt(s) planifié(s)."}
         with (
             patch.object(self.env.cr, "commit"),
             patch.object(type(self.env["res.users"]), "_bus_send") as bus,
+            patch.dict(code_translations.python_translations, {("lastmile_delivery", "fr_FR"): french}),
         ):
             self.env["lastmile.route.planning"]._cron_run()
         self.assertEqual(run.state, "done")
-        self.assertIn("3 stop(s) planned", run.summary)
+        self.assertIn("3 arrêt(s) planifié(s)", run.summary)
         self.assertTrue(all(tasks.mapped("route_id")))
         self.assertEqual(bus.call_args.args[0], "simple_notification")
         # a quick setting plans at once

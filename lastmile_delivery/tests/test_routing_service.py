@@ -412,9 +412,10 @@ class TestRoutingEngine(BaseCase):
         def careless(sub):
             return r.Solution(engine="ortools", routes=[r.schedule(sub, vans[0], [1, 2])])
 
-        with patch.object(r, "_solve_ortools", careless):
+        with patch.object(r, "_solve_ortools", careless), self.assertLogs(r._logger, "WARNING") as logs:
             solution = r.solve(p)
-        self.assertIn("carries 12, more than its capacity 10", solution.error_text)
+        self.assertIn("the OR-Tools plan breaks 1 rule(s)", solution.error_text)
+        self.assertIn("carries 12, more than its capacity 10", logs.output[0], "which rule: in the log")
         self.assertEqual(solution.routes, [])
 
     def test_check_covers_every_rule(self):
@@ -946,6 +947,7 @@ class TestProductionConstraints(BaseCase):
         # nothing to read, or nonsense: the affinity alone
         self.assertEqual(cores("0::/lxc/app", {}), 4)
         self.assertEqual(cores("0::/", {"cpu.max": "lots\n"}), 4)
+        self.assertEqual(cores("0::/system.slice/café.service", {"cpu.max": "100000 100000\n"}), 4)
         with patch.object(os, "sched_getaffinity", return_value={0, 1}):
             self.assertEqual(r._cpu_cores("/nonexistent/cgroup", "/nonexistent"), 2)
 
