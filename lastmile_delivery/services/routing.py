@@ -1412,46 +1412,42 @@ def _cpu_quota(cgroups: str, root: str) -> float | None:
             entries = [line.rstrip("\n").split(":", 2) for line in lines]
     except (OSError, ValueError):  # a group named in other than ASCII: not one we can read
         return None
-    places = []
+    folders = []  # the process's groups and those above them, in each hierarchy with a cpu controller
     for entry in entries:
         if len(entry) != 3:
             continue
         _id, controllers, group = entry
         if controllers == "":  # cgroup v2
-            places.append((root, group, _read_v2_quota))
+            mounts = [root]
         elif "cpu" in controllers.split(","):  # cgroup v1, mounted as cpu or cpu,cpuacct
-            for mount in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
-                places.append((os.path.join(root, mount), group, _read_v1_quota))
-    quotas = []
-    for base, group, read in places:
+            mounts = [os.path.join(root, mount) for mount in ("cpu", "cpu,cpuacct", "cpuacct,cpu")]
+        else:
+            continue
         parts = [part for part in group.split("/") if part]
-        for depth in range(len(parts), -1, -1):
-            quota = read(os.path.join(base, *parts[:depth]))
-            if quota is not None:
-                quotas.append(quota)
-    return min(quotas, default=None)
+        folders += [
+            os.path.join(mount, *parts[:depth]) for mount in mounts for depth in range(len(parts) + 1)
+        ]
+    return min((q for q in map(_group_quota, folders) if q is not None), default=None)
 
 
-def _read_v2_quota(folder: str) -> float | None:
-    """The quota in cgroup v2's ``cpu.max`` ("max 100000", or "200000 100000": 2 cores)."""
-    try:
-        with open(os.path.join(folder, "cpu.max"), encoding="ascii") as file:
-            quota, period = file.read().split()[:2]
-        return int(quota) / int(period) if quota != "max" and int(period) > 0 else None
-    except (OSError, ValueError):
-        return None
+def _group_quota(folder: str) -> float | None:
+    """The CPU quota, in cores, set on the control group ``folder``: cgroup v2's ``cpu.max``
+    ("max 100000", or "200000 100000": 2 cores), or v1's ``cpu.cfs_quota_us`` (-1: none) over
+    ``cpu.cfs_period_us``; None without one."""
 
+    def words(name):
+        with open(os.path.join(folder, name), encoding="ascii") as file:
+            return file.read().split()
 
-def _read_v1_quota(folder: str) -> float | None:
-    """The quota of cgroup v1's ``cpu.cfs_quota_us`` (-1: none) and ``cpu.cfs_period_us``."""
-    try:
-        with open(os.path.join(folder, "cpu.cfs_quota_us"), encoding="ascii") as file:
-            quota = int(file.read())
-        with open(os.path.join(folder, "cpu.cfs_period_us"), encoding="ascii") as file:
-            period = int(file.read())
-    except (OSError, ValueError):
-        return None
-    return quota / period if quota > 0 and period > 0 else None
+    for names in (("cpu.max",), ("cpu.cfs_quota_us", "cpu.cfs_period_us")):
+        try:
+            quota, period = (int(word) for word in [w for name in names for w in words(name)][:2])
+        except OSError:
+            continue
+        except ValueError:  # "max", or not a quota
+            return None
+        return quota / period if quota > 0 and period > 0 else None
+    return None
 
 
 def _search(problem: Problem, backend: str, strategy: str = COUNT_FIRST, plan=None) -> Solution:

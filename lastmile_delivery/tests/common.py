@@ -9,6 +9,7 @@ from geopy.adapters import RequestsAdapter
 from odoo import Command, fields
 from odoo.tests import new_test_user
 from odoo.tests.common import TransactionCase
+from odoo.tools.translate import code_translations
 
 from ..services import geocoding
 
@@ -161,6 +162,14 @@ class LastmileCase(TransactionCase):
                 "capacity_weight": 500.0,
                 **values,
             }
+        )
+
+    def in_french(self, translations):
+        """French made active, and a context in which ``translations`` ({English source:
+        French}) are lastmile_delivery's (no .po ships yet: a test brings its own)."""
+        self.env["res.lang"]._activate_lang("fr_FR")
+        return patch.dict(
+            code_translations.python_translations, {("lastmile_delivery", "fr_FR"): translations}
         )
 
     @classmethod

@@ -6,7 +6,6 @@ from freezegun import freeze_time
 
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
-from odoo.tools.translate import code_translations
 
 from ..services import matrix as matrix_service
 from .common import ATOMIUM, MIDI, NEAR, NOW, WAREHOUSE, LastmileCase
@@ -89,13 +88,12 @@ class TestDispatch(LastmileCase):
         self.assertEqual(late_cold.dispatch_issue, "No rule match: no driver on duty matches “Cold goods”")
         # the engine's texts are English templates that the models translate: a French
         # dispatcher reads the reason in French, with the rule's name in place
-        self.env["res.lang"]._activate_lang("fr_FR")
         french = {
             "No rule match": "Aucune règle ne correspond",
             "no driver on duty matches %(rules)s": "aucun chauffeur en service ne répond à %(rules)s",
         }
         french_cold = self._create_order(product=self.cold_product).lastmile_task_ids
-        with patch.dict(code_translations.python_translations, {("lastmile_delivery", "fr_FR"): french}):
+        with self.in_french(french):
             french_cold.with_user(self.dispatcher_user).with_context(lang="fr_FR").action_dispatch()
         self.assertEqual(
             french_cold.dispatch_issue,

@@ -5,7 +5,6 @@ from geopy.exc import GeocoderTimedOut
 
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
-from odoo.tools.translate import code_translations
 
 from .common import NOW, LastmileCase
 
@@ -141,19 +140,20 @@ class TestGeocoding(LastmileCase):
         """The scheduled action has no language: what it writes on a delivery it could not
         dispatch is in the shop's (its company's), as the dispatchers read it."""
         self.company.lastmile_auto_dispatch = True
-        self.env["res.lang"]._activate_lang("fr_FR")
+        french = self.in_french(
+            {
+                "No driver on duty": "Aucun chauffeur en service",
+                "no driver is on duty": "personne n'est en service",
+            }
+        )
         self.company.partner_id.lang = "fr_FR"
         self.env["lastmile.driver"].search([]).on_duty = False
         task = self._create_order(partner=self._create_customer("Tess")).lastmile_task_ids
-        french = {
-            "No driver on duty": "Aucun chauffeur en service",
-            "no driver is on duty": "personne n'est en service",
-        }
         with (
             self.mock_geocoder(answer=self.nominatim((50.85, 4.35))),
             patch.object(type(self.env["ir.cron"]), "_commit_progress", return_value=600.0),
             patch.object(self.env.cr, "commit"),
-            patch.dict(code_translations.python_translations, {("lastmile_delivery", "fr_FR"): french}),
+            french,
         ):
             self.env["lastmile.delivery.task"]._cron_geocode()
         self.assertEqual(task.state, "new")

@@ -9,7 +9,6 @@ import odoo
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
-from odoo.tools.translate import code_translations
 
 from ..models.lastmile_route import seconds_since
 from ..services import matrix as matrix_service
@@ -264,13 +263,12 @@ class TestRoutePlanning(LastmileCase):
         self.assertEqual(run.state, "queued")
         self.assertFalse(tasks.route_id, "nothing planned while the browser waits")
         # the scheduled action has no language: the summary is in the dispatcher's
-        self.env["res.lang"]._activate_lang("fr_FR")
+        french = self.in_french({"%(planned)s stop(s) planned.": "%(planned)s arrêt(s) planifié(s)."})
         self.dispatcher_user.lang = "fr_FR"
-        french = {"%(planned)s stop(s) planned.": "%(planned)s arrêt(s) planifié(s)."}
         with (
             patch.object(self.env.cr, "commit"),
             patch.object(type(self.env["res.users"]), "_bus_send") as bus,
-            patch.dict(code_translations.python_translations, {("lastmile_delivery", "fr_FR"): french}),
+            french,
         ):
             self.env["lastmile.route.planning"]._cron_run()
         self.assertEqual(run.state, "done")
@@ -406,7 +404,6 @@ class TestRoutePlanning(LastmileCase):
         """The engine's texts are English templates that the models translate: a French
         dispatcher reads why there is no plan in French, with the engine's values in place."""
         self._started_round()
-        self.env["res.lang"]._activate_lang("fr_FR")
         crashed = engine.Solution(
             engine="pyvrp", error=engine.CRASHED, error_params={"engine": "PyVRP", "reason": "exit status 9"}
         )
@@ -420,7 +417,7 @@ class TestRoutePlanning(LastmileCase):
             freeze_time("2026-11-18 10:05:00"),
             patch.object(engine, "_solve_ortools", return_value=crashed),
             patch.object(engine, "_solve_pyvrp", return_value=crashed),
-            patch.dict(code_translations.python_translations, {("lastmile_delivery", "fr_FR"): french}),
+            self.in_french(french),
         ):
             result = (
                 self.env["lastmile.route"]
