@@ -1,7 +1,7 @@
 {
     "name": "Last Mile Delivery: Proof of Delivery",
     "summary": "The driver's day on a phone: My Route, photo and signature proof, failed deliveries",
-    "version": "19.0.1.3.0",
+    "version": "19.0.1.4.0",
     "category": "Inventory/Delivery",
     "author": "Last Mile Delivery contributors",
     "website": "https://github.com/lastmile-delivery/lastmile-delivery",

@@ -288,6 +288,13 @@ class LastmileDriver(models.Model):
                 ]
         return shifts
 
+    def _break_window(self, day):
+        """(when the flexible break may start, when it must end) on ``day``, naive UTC, in the
+        time zone of the driver's working hours."""
+        self.ensure_one()
+        tz = pytz.timezone(self.resource_calendar_id.tz or "UTC")
+        return local_time(day, self.break_from, tz), local_time(day, self.break_until, tz)
+
     def _get_breaks(self, day, shifts=None):
         """{driver id: [(earliest start, latest start, duration)]} of ``day``, naive UTC and a
         timedelta: each pause between the intervals of ``shifts`` (see :meth:`_get_shifts`,
@@ -295,7 +302,7 @@ class LastmileDriver(models.Model):
         flexible break (Break From/Until) replaces the pauses of the working hours in its time
         (not time off); once the driver's route of the day has started and the time it planned
         the break at has come, it counts as taken then, for as long as planned: a fixed break
-        at that time (drivers report no break, they take it as planned)."""
+        at that time (taken as planned, or when the driver reported it from My Route)."""
         if shifts is None:
             shifts = self._get_shifts(day)
         flexible_drivers = self.filtered("break_minutes")
@@ -323,9 +330,7 @@ class LastmileDriver(models.Model):
             pauses = self._pauses(shifts.get(driver.id) or [])
             flexible = []
             if driver.break_minutes:
-                tz = pytz.timezone(driver.resource_calendar_id.tz or "UTC")
-                opens = local_time(day, driver.break_from, tz)
-                closes = local_time(day, driver.break_until, tz)
+                opens, closes = driver._break_window(day)
                 duration = timedelta(minutes=driver.break_minutes)
                 if driver.id in planned:  # taken (its window may have changed since)
                     start, end = planned[driver.id]

@@ -88,6 +88,17 @@ class DriverDayController(http.Controller):
 
         return self._call(start)
 
+    @http.route("/lastmile/driver/route/break", type="http", auth="user", methods=["POST"], csrf=False)
+    def take_break(self):
+        def take(body):
+            route = self._records("lastmile.route", body.get("route_id"))
+            if len(route) != 1:
+                raise _Refusal(400, request.env._("Take a break on one route."))
+            route.action_take_break()
+            return request.env["lastmile.route"].get_driver_day()
+
+        return self._call(take)
+
     @http.route("/lastmile/driver/position", type="http", auth="user", methods=["POST"], csrf=False)
     def position(self):
         def post(body):

@@ -32,6 +32,13 @@ class LastmileRoute(models.Model):
     vehicle_name = fields.Char(
         string="Vehicle", readonly=True, copy=False, help="The driver's vehicle when the route started."
     )
+    break_reported = fields.Boolean(
+        string="Break Reported",
+        readonly=True,
+        copy=False,
+        help="The driver started the flexible break from My Route (or a dispatcher for them), at Break "
+        "Starts: plans and ETAs keep it there.",
+    )
     driven_distance_km = fields.Float(
         string="Driven (km)",
         digits=(12, 1),
@@ -44,12 +51,11 @@ class LastmileRoute(models.Model):
 
     def _check_own_route(self):
         """The route's driver, or a dispatcher of its company."""
-        self.check_access("read")
-        if self.env["lastmile.delivery.task"]._is_dispatcher():
-            return
-        foreign = self.filtered(lambda r: r.driver_id.user_id != self.env.user)
-        if foreign:
+        # said in plain words (the record rules would refuse a driver in Odoo's generic ones)
+        foreign = self.sudo().filtered(lambda r: r.driver_id.user_id != self.env.user)
+        if foreign and not self.env["lastmile.delivery.task"]._is_dispatcher():
             raise AccessError(self.env._("This is not your route."))
+        self.check_access("read")
 
     # ------------------------------------------------------------------ start
 
@@ -93,6 +99,68 @@ class LastmileRoute(models.Model):
             )
             route._message_log(body=self.env._("Route started by %(user)s.", user=self.env.user.name))
         return True
+
+    # ------------------------------------------------------------------ break
+
+    def action_take_break(self):
+        """The driver starts the flexible break now (Break on the driver), earlier than the plan
+        put it, when the round allows it: within the break's time (the planner's window) on the
+        route of the day under way, once, and not once the planned break has begun (from then
+        it counts as taken as planned). The ETAs of the stops left are refreshed after it in
+        the background, from the phone's last position."""
+        self = trusted(self)  # noqa: PLW0642 - no context key of the caller changes the flow
+        self.ensure_one()
+        self._check_own_route()
+        refusal = self._take_break_refusal(fields.Datetime.now())
+        if refusal:
+            raise UserError(refusal)
+        now = fields.Datetime.now()
+        end = now + timedelta(minutes=self.driver_id.break_minutes)
+        message = self.env._(
+            "Break %(time)s reported by %(user)s.",
+            time=f"{self._format_time(now)}–{self._format_time(end)}",
+            user=self.env.user.name,
+        )
+        if self.break_start:
+            message = self.env._(
+                "Break %(time)s reported by %(user)s, instead of %(planned)s as planned.",
+                time=f"{self._format_time(now)}–{self._format_time(end)}",
+                user=self.env.user.name,
+                planned=self._break_label(),
+            )
+        # the ETAs follow at the next refresh, from any position sent since the start
+        self.sudo().write(
+            {"break_start": now, "break_end": end, "break_reported": True, "eta_refreshed_at": False}
+        )
+        self._message_log(body=message)
+        self.env.ref("lastmile_delivery_pod.ir_cron_refresh_etas").sudo()._trigger()
+        return True
+
+    def _take_break_refusal(self, now):
+        """Why the driver cannot start the break at ``now`` (see :meth:`action_take_break`),
+        or an empty string."""
+        driver, fmt = self.driver_id, self._time_formatter()
+        if not driver.break_minutes:
+            return self.env._("No break is set for %(driver)s: ask your manager.", driver=driver.name)
+        if self.break_reported:
+            return self.env._("Your break is already recorded: %(time)s.", time=self._break_label())
+        if self.date != self.company_id._lastmile_date_of(now):
+            return self.env._("%(route)s is not today's route.", route=self.name)
+        if self.state != "in_progress":
+            return self.env._("Start your route first: the break is taken on the way.")
+        if self.break_start and self.break_start <= now:
+            return self.env._(
+                "Your break as planned (%(time)s) has begun: it counts as taken.", time=self._break_label()
+            )
+        opens, closes = driver._break_window(self.date)
+        latest = closes - timedelta(minutes=driver.break_minutes)
+        if not opens <= now <= latest:
+            return self.env._(
+                "Your break starts between %(opens)s and %(latest)s, not now.",
+                opens=fmt(opens),
+                latest=fmt(latest),
+            )
+        return ""
 
     # ------------------------------------------------------------------ the phone
 
@@ -214,7 +282,7 @@ class LastmileRoute(models.Model):
                 "stops_done": len(done_stops),
                 "stops_left": len(open_stops),
                 "back_at": fmt(self.end_time) if self.end_time else "",
-                "break_at": self._break_label(until=fields.Datetime.now()),
+                **self._prepare_driver_break(fields.Datetime.now()),
                 "vehicle": self.driver_id.vehicle_name or "",
             },
             "stops": open_stops + done_stops,
@@ -256,7 +324,19 @@ class LastmileRoute(models.Model):
         return {
             "etas": {task.id: fmt(task.eta) if task.eta else "" for task in tasks},
             "back_at": fmt(self.end_time) if self.end_time else "",
+            **self._prepare_driver_break(now),
+        }
+
+    def _prepare_driver_break(self, now):
+        """The break on My Route: when (until it is over), whether the driver is on it, and
+        whether the driver may start it now (see :meth:`action_take_break`)."""
+        return {
             "break_at": self._break_label(until=now),
+            # as reported by the driver (a break as planned is only assumed taken)
+            "on_break": bool(self.break_reported and self.break_start <= now < self.break_end),
+            "break_until": self._format_time(self.break_end) if self.break_end else "",
+            "break_minutes": self.driver_id.break_minutes,
+            "can_take_break": not self._take_break_refusal(now),
         }
 
     # ------------------------------------------------------------------ live ETAs

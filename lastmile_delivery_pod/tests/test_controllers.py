@@ -65,6 +65,20 @@ class TestDriverEndpoints(PodCase, HttpCase):
         self.assertEqual(answer.status_code, 200, answer.text)
         self.assertEqual((answer.json()["state"], self.tasks.state), ("delivered", "delivered"))
 
+    def test_a_break_over_http(self):
+        self.driver.write({"break_minutes": 30, "break_from": 0.0, "break_until": 24.0})
+        self.assertRefused(
+            self.post("route/break", {"route_id": self.route.id}), 422, "Start your route first"
+        )
+        self.post("route/start", {"route_id": self.route.id})
+        self.assertRefused(self.post("route/break", {"route_id": "x"}), 400, "no valid record")
+        with patch.object(type(self.env["ir.cron"]), "_trigger"):
+            answer = self.post("route/break", {"route_id": self.route.id})
+        self.assertEqual(answer.status_code, 200, answer.text)
+        self.assertTrue(answer.json()["route"]["on_break"])
+        self.assertTrue(self.route.break_reported)
+        self.assertRefused(self.post("route/break", {"route_id": self.route.id}), 422, "already recorded")
+
     def test_refusals_are_4xx_and_write_nothing(self):
         self.post("route/start", {"route_id": self.route.id})
         theirs = self._create_task(partner=self._create_customer("Theirs"), driver_id=self.other_driver.id)

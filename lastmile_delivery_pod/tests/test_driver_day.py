@@ -1,4 +1,5 @@
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from unittest.mock import patch
 
 import psycopg2
@@ -485,31 +486,136 @@ class TestDriverDay(PodCase):
         data = self.as_driver(self.env["lastmile.route"]).get_driver_day()
         self.assertEqual(data["route"]["break_at"], label)
         origin = self.company._lastmile_localize(route.date)
-
-        def refresh():
-            with patch.object(type(self.env["ir.cron"]), "_trigger"):
-                answer = self.as_driver(route).action_post_position(
-                    {"latitude": ATOMIUM[0] - 0.001, "longitude": ATOMIUM[1], "accuracy": 12}
-                )
-            with (
-                patch.object(self.env.cr, "commit"),
-                patch.object(engine, "schedule", wraps=engine.schedule) as schedule,
-            ):
-                self.env["lastmile.route"]._cron_refresh_etas()
-            return answer, schedule.call_args.args[1].breaks
-
         with freeze_time("2026-11-18 11:45:00"):
-            answer, breaks = refresh()
+            answer, breaks = self._refresh_from_the_phone(route)
             at = seconds_since(origin, datetime(2026, 11, 18, 11, 45))
             self.assertEqual(breaks, [engine.Break(at, at, 15 * 60)], "under way: 15 min left")
             self.assertEqual(answer["break_at"], label)
         with freeze_time("2026-11-18 12:10:00"):
-            answer, breaks = refresh()
+            answer, breaks = self._refresh_from_the_phone(route)
             self.assertEqual(breaks, [], "taken at 11:30: no second break in the ETAs")
             self.assertEqual((route.break_start, route.break_end), taken)
             self.assertEqual(answer["break_at"], "", "over: no longer on My Route")
             data = self.as_driver(self.env["lastmile.route"]).get_driver_day()
             self.assertEqual(data["route"]["break_at"], "")
+
+    def _refresh_from_the_phone(self, route):
+        """(the answer to a position the driver's phone sends, the breaks the ETA refresh that
+        follows plans)."""
+        with patch.object(type(self.env["ir.cron"]), "_trigger"):
+            answer = self.as_driver(route).action_post_position(
+                {"latitude": ATOMIUM[0] - 0.001, "longitude": ATOMIUM[1], "accuracy": 12}
+            )
+        with (
+            patch.object(self.env.cr, "commit"),
+            patch.object(engine, "schedule", wraps=engine.schedule) as schedule,
+        ):
+            self.env["lastmile.route"]._cron_refresh_etas()
+        return answer, schedule.call_args.args[1].breaks
+
+    def test_the_driver_starts_her_break_when_the_round_allows(self):
+        """Ana starts her break from My Route before the time her plan gave it: it replaces the
+        planned one, the ETAs refreshed after it and every plan keep it where she took it, and
+        she takes it once. Only she (or a dispatcher) does, on her route under way."""
+        self.driver.break_minutes = 30  # somewhere in 11:30-14:00
+        _orders, tasks = self._planned_orders([self.near, self.far])
+        route = self.start(tasks)
+        route.write(
+            {"break_start": datetime(2026, 11, 18, 13, 0), "break_end": datetime(2026, 11, 18, 13, 30)}
+        )
+        fmt = route._time_formatter()
+        origin = self.company._lastmile_localize(route.date)
+        Route = self.env["lastmile.route"]
+        with self.assertRaises(AccessError):
+            self.as_driver(route, self.other_driver_user).action_take_break()
+        with freeze_time("2026-11-18 12:05:00"):
+            day = self.as_driver(Route).get_driver_day()["route"]
+            self.assertEqual(
+                (day["can_take_break"], day["on_break"], day["break_minutes"]), (True, False, 30)
+            )
+            with patch.object(type(self.env["ir.cron"]), "_trigger") as trigger:
+                self.as_driver(route).action_take_break()
+            self.assertTrue(trigger.called, "the ETAs are refreshed after it, in the background")
+            taken = (datetime(2026, 11, 18, 12, 5), datetime(2026, 11, 18, 12, 35))
+            self.assertEqual((route.break_start, route.break_end, route.break_reported), (*taken, True))
+            self.assertIn(
+                f"Break {fmt(taken[0])}–{fmt(taken[1])} reported by {self.driver_user.name}, instead of "
+                f"{fmt(datetime(2026, 11, 18, 13, 0))}–{fmt(datetime(2026, 11, 18, 13, 30))} as planned",
+                route.message_ids[0].body,
+            )
+            day = self.as_driver(Route).get_driver_day()["route"]
+            self.assertEqual(
+                (day["can_take_break"], day["on_break"], day["break_until"]), (False, True, fmt(taken[1]))
+            )
+            with self.assertRaisesRegex(UserError, "already recorded"):
+                self.as_driver(route).action_take_break()
+            self.assertEqual(
+                self.driver._get_breaks(route.date)[self.driver.id],
+                [(taken[0], taken[0], taken[1] - taken[0])],
+            )
+        with freeze_time("2026-11-18 12:20:00"):
+            answer, breaks = self._refresh_from_the_phone(route)
+            at = seconds_since(origin, datetime(2026, 11, 18, 12, 20))
+            self.assertEqual(breaks, [engine.Break(at, at, 15 * 60)], "15 min left of the break she took")
+            self.assertEqual((route.break_start, route.break_end), taken, "kept where she took it")
+            self.assertTrue(answer["on_break"])
+            with patch.object(type(self.env["ir.cron"]), "_trigger"):
+                Route.plan_routes(route.date, time_limit=1)
+            self.assertEqual((route.break_start, route.break_end), taken, "planning again keeps it too")
+        with freeze_time("2026-11-18 12:40:00"):
+            answer, breaks = self._refresh_from_the_phone(route)
+            self.assertEqual(breaks, [], "taken: no second break in the ETAs")
+            self.assertEqual(
+                (answer["on_break"], answer["break_at"], answer["can_take_break"]), (False, "", False)
+            )
+
+    def test_a_break_starts_in_its_time_on_the_route_of_the_day_under_way(self):
+        """When the planner could put it (Ana's 30 min start between 11:30 and 13:30), on today's
+        route under way, and not once the planned break has begun (it counts as taken then):
+        each refusal says why, and My Route offers no button."""
+        self.driver.break_minutes = 30  # somewhere in 11:30-14:00
+        _orders, tasks = self._planned_orders([self.near])
+        route = tasks.route_id
+        Route = self.env["lastmile.route"]
+        fmt = route._time_formatter()
+        opens, closes = self.driver._break_window(route.date)
+        window = f"between {fmt(opens)} and {fmt(closes - timedelta(minutes=30))}, not now"
+
+        def refused(message, on_the_phone=True):
+            with self.assertRaisesRegex(UserError, message):
+                self.as_driver(route).action_take_break()
+            if on_the_phone:
+                self.assertFalse(self.as_driver(Route).get_driver_day()["route"]["can_take_break"])
+
+        with freeze_time("2026-11-18 12:00:00"):
+            refused("Start your route first")
+        self.start(tasks)
+        refused(window)  # 09:00
+        route.write(
+            {"break_start": datetime(2026, 11, 18, 12, 0), "break_end": datetime(2026, 11, 18, 12, 30)}
+        )
+        with freeze_time("2026-11-18 12:10:00"):
+            refused(re.escape(f"as planned ({fmt(route.break_start)}–{fmt(route.break_end)}) has begun"))
+        with freeze_time("2026-11-18 12:45:00"):
+            refused("has begun: it counts as taken")
+        route.write({"break_start": False, "break_end": False})
+        with freeze_time("2026-11-18 13:45:00"):
+            refused(window)
+        with freeze_time("2026-11-19 12:00:00"):
+            refused("is not today's route", on_the_phone=False)
+        self.driver.break_minutes = 0  # the pauses of the working hours only
+        with freeze_time("2026-11-18 12:00:00"):
+            refused(f"No break is set for {self.driver.name}")
+        self.assertFalse(route.break_reported)
+
+    def test_a_dispatcher_reports_the_break_a_driver_phones_in(self):
+        self.driver.break_minutes = 30
+        _orders, tasks = self._planned_orders([self.near])
+        route = self.start(tasks)
+        with freeze_time("2026-11-18 12:00:00"), patch.object(type(self.env["ir.cron"]), "_trigger"):
+            route.with_user(self.dispatcher_user).action_take_break()
+        self.assertEqual((route.break_start, route.break_reported), (datetime(2026, 11, 18, 12, 0), True))
+        self.assertIn(self.dispatcher_user.name, route.message_ids[0].body)
 
     # ------------------------------------------------------------------ proof of delivery PDF
 

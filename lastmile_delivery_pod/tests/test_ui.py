@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from odoo import fields
 from odoo.addons.lastmile_delivery.tests.common import all_day_calendar, midday_zone
 from odoo.tests import HttpCase, tagged
@@ -60,13 +62,20 @@ class TestDriverDayTour(AllDayTourCase):
         return orders, tasks
 
     def test_driver_runs_her_route(self):
+        # a 30-minute break whenever the round allows it
+        self.driver.write({"break_minutes": 30, "break_from": 0.0, "break_until": 24.0})
         orders, tasks = self._day_of_orders()
         route = tasks["Sam Single"].route_id
+        later = fields.Datetime.now().replace(microsecond=0) + timedelta(hours=3)
+        route.write({"break_start": later, "break_end": later + timedelta(minutes=30)})  # as planned
 
         self.start_tour("/odoo", "lastmile_driver_day", login=self.driver_user.login)
         self.run_stock_queue()  # what the scheduled action does right after the reports
 
         self.assertTrue(route.date_started)
+        self.assertTrue(route.break_reported, "she started her break from My Route")
+        self.assertLess(route.break_start, later, "earlier than planned")
+        self.assertEqual(route.break_end - route.break_start, timedelta(minutes=30))
         self.assertEqual(route.state, "done", "every stop is reported")
         # photo and signature, by the driver, with the phone's position
         proof = tasks["Sam Single"].proof_ids

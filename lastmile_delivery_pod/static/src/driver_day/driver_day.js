@@ -296,6 +296,7 @@ export class DriverDay extends Component {
         if (!coords) {
             return;
         }
+        const shown = this.loaded; // a day shown since (a break taken) is newer than this answer
         try {
             const answer = await postJson("/lastmile/driver/position", {
                 route_id: this.route.id,
@@ -304,11 +305,13 @@ export class DriverDay extends Component {
                 accuracy: coords.accuracy,
                 timestamp: Date.now(),
             });
-            if (answer.status === 200 && answer.answered) {
+            if (answer.status === 200 && answer.answered && shown === this.loaded) {
                 if (answer.payload.back_at) {
                     this.route.back_at = answer.payload.back_at;
                 }
-                this.route.break_at = answer.payload.break_at || "";
+                for (const key of ["break_at", "on_break", "break_until", "can_take_break"]) {
+                    this.route[key] = answer.payload[key];
+                }
                 for (const stop of this.stops) {
                     const eta = answer.payload.etas?.[stop.task_ids[0]];
                     if (eta) {
@@ -324,27 +327,63 @@ export class DriverDay extends Component {
     // ------------------------------------------------------------------ list
 
     async onStartRoute() {
+        const started = await this.routeAction("/lastmile/driver/route/start", {
+            done: _t("Route started: drive safely."),
+            failed: _t("The route could not be started."),
+            offline: _t("No network: start the route again when you have a signal."),
+        });
+        if (started) {
+            this.sendPosition();
+        }
+    }
+
+    /** The driver stops for the break now, once confirmed (an accidental tap would move every
+     * customer's ETA). */
+    onTakeBreak() {
+        this.dialog.add(ConfirmationDialog, {
+            title: _t("Take your break now?"),
+            body: this.route.break_at
+                ? _t(
+                      "Your %(minutes)s-minute break starts now, instead of %(planned)s as planned. You take it once.",
+                      { minutes: this.route.break_minutes, planned: this.route.break_at }
+                  )
+                : _t("Your %(minutes)s-minute break starts now. You take it once.", {
+                      minutes: this.route.break_minutes,
+                  }),
+            confirmLabel: _t("Start my break"),
+            confirm: () =>
+                this.routeAction("/lastmile/driver/route/break", {
+                    done: _t("Enjoy your break."),
+                    failed: _t("The break could not be recorded."),
+                    offline: _t("No network: start the break again when you have a signal."),
+                }),
+            cancel: () => {},
+        });
+    }
+
+    /**
+     * POST an action on the route (``url``) and show the day the server answers with, and the
+     * ``done`` message; else the server's refusal (or ``failed``) and the day as the server has it
+     * (a first try may have reached it), or ``offline``. Resolves to whether it was done.
+     */
+    async routeAction(url, { done, failed, offline }) {
         this.state.busy = true;
         try {
-            const answer = await postJson("/lastmile/driver/route/start", { route_id: this.route.id });
+            const answer = await postJson(url, { route_id: this.route.id });
             this.noteSession(answer);
             if (answer.status === 200 && answer.answered) {
                 this.showDay(answer.payload);
-                this.notification.add(_t("Route started: drive safely."), { type: "success" });
-                this.sendPosition();
-            } else {
-                this.notification.add(answer.payload.error || _t("The route could not be started."), {
-                    type: "danger",
-                    sticky: true,
-                });
+                this.notification.add(done, { type: "success" });
+                return true;
             }
+            this.notification.add(answer.payload.error || failed, { type: "danger", sticky: true });
+            await this.load();
         } catch {
-            this.notification.add(_t("No network: start the route again when you have a signal."), {
-                type: "warning",
-            });
+            this.notification.add(offline, { type: "warning" });
         } finally {
             this.state.busy = false;
         }
+        return false;
     }
 
     openStop(stop) {

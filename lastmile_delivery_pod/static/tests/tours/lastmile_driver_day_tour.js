@@ -177,6 +177,23 @@ registry.category("web_tour.tours").add("lastmile_driver_day", {
         {
             trigger: ".o_notification:contains(Route started)",
         },
+        {
+            content: "Stop for the break now, where the round allows it",
+            trigger: ".o_lastmile_take_break",
+            run: "click",
+        },
+        {
+            content: "A tap by mistake would move every ETA: the driver confirms",
+            trigger: ".modal:contains(30-minute break starts now, instead of) .modal-footer .btn-primary:contains(Start my break)",
+            run: "click",
+        },
+        {
+            trigger: ".o_lastmile_on_break:contains(on break until)",
+        },
+        {
+            content: "The break is taken once",
+            trigger: ".o_lastmile_day_header:not(:has(.o_lastmile_take_break))",
+        },
 
         // 1. Sam: a photo and a signature are both needed
         openStop("Sam Single"),
