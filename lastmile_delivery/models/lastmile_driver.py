@@ -290,9 +290,9 @@ class LastmileDriver(models.Model):
 
     def _break_window(self, day):
         """(when the flexible break may start, when it must end) on ``day``, naive UTC, in the
-        time zone of the driver's working hours."""
+        time zone the driver's working hours are read in (the driver's, as Odoo's resources)."""
         self.ensure_one()
-        tz = pytz.timezone(self.resource_calendar_id.tz or "UTC")
+        tz = pytz.timezone(self.tz or self.resource_calendar_id.tz or "UTC")
         return local_time(day, self.break_from, tz), local_time(day, self.break_until, tz)
 
     def _get_breaks(self, day, shifts=None):

@@ -32,6 +32,9 @@ class LastmileRoute(models.Model):
     vehicle_name = fields.Char(
         string="Vehicle", readonly=True, copy=False, help="The driver's vehicle when the route started."
     )
+    can_take_break = fields.Boolean(
+        compute="_compute_can_take_break", help="The driver may start the flexible break now (Break Now)."
+    )
     break_reported = fields.Boolean(
         string="Break Reported",
         readonly=True,
@@ -111,10 +114,10 @@ class LastmileRoute(models.Model):
         self = trusted(self)  # noqa: PLW0642 - no context key of the caller changes the flow
         self.ensure_one()
         self._check_own_route()
-        refusal = self._take_break_refusal(fields.Datetime.now())
+        now = fields.Datetime.now()
+        refusal = self._take_break_refusal(now)
         if refusal:
             raise UserError(refusal)
-        now = fields.Datetime.now()
         end = now + timedelta(minutes=self.driver_id.break_minutes)
         message = self.env._(
             "Break %(time)s reported by %(user)s.",
@@ -136,17 +139,25 @@ class LastmileRoute(models.Model):
         self.env.ref("lastmile_delivery_pod.ir_cron_refresh_etas").sudo()._trigger()
         return True
 
+    def _compute_can_take_break(self):
+        now = fields.Datetime.now()
+        for route in self:
+            route.can_take_break = not route._take_break_refusal(now)
+
     def _take_break_refusal(self, now):
         """Why the driver cannot start the break at ``now`` (see :meth:`action_take_break`),
         or an empty string."""
         driver, fmt = self.driver_id, self._time_formatter()
         if not driver.break_minutes:
             return self.env._("No break is set for %(driver)s: ask your manager.", driver=driver.name)
-        if self.break_reported:
+        if self.break_reported and self.break_start:  # (a plan clears it when the break is unset)
             return self.env._("Your break is already recorded: %(time)s.", time=self._break_label())
         if self.date != self.company_id._lastmile_date_of(now):
             return self.env._("%(route)s is not today's route.", route=self.name)
-        if self.state != "in_progress":
+        if self.state == "done":
+            return self.env._("%(route)s is done: there is no break left to take on it.", route=self.name)
+        # in progress once a delivery is validated or failed in the back office: not yet left
+        if self.state != "in_progress" or not self.date_started:
             return self.env._("Start your route first: the break is taken on the way.")
         if self.break_start and self.break_start <= now:
             return self.env._(
@@ -333,7 +344,12 @@ class LastmileRoute(models.Model):
         return {
             "break_at": self._break_label(until=now),
             # as reported by the driver (a break as planned is only assumed taken)
-            "on_break": bool(self.break_reported and self.break_start <= now < self.break_end),
+            "on_break": bool(
+                self.break_reported
+                and self.break_start
+                and self.break_end
+                and self.break_start <= now < self.break_end
+            ),
             "break_until": self._format_time(self.break_end) if self.break_end else "",
             "break_minutes": self.driver_id.break_minutes,
             "can_take_break": not self._take_break_refusal(now),

@@ -1,5 +1,5 @@
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from unittest.mock import patch
 
 import psycopg2
@@ -526,7 +526,7 @@ class TestDriverDay(PodCase):
         fmt = route._time_formatter()
         origin = self.company._lastmile_localize(route.date)
         Route = self.env["lastmile.route"]
-        with self.assertRaises(AccessError):
+        with self.assertRaisesRegex(AccessError, "This is not your route"):
             self.as_driver(route, self.other_driver_user).action_take_break()
         with freeze_time("2026-11-18 12:05:00"):
             day = self.as_driver(Route).get_driver_day()["route"]
@@ -570,16 +570,14 @@ class TestDriverDay(PodCase):
             )
 
     def test_a_break_starts_in_its_time_on_the_route_of_the_day_under_way(self):
-        """When the planner could put it (Ana's 30 min start between 11:30 and 13:30), on today's
-        route under way, and not once the planned break has begun (it counts as taken then):
-        each refusal says why, and My Route offers no button."""
-        self.driver.break_minutes = 30  # somewhere in 11:30-14:00
-        _orders, tasks = self._planned_orders([self.near])
+        """When the planner could put it, in the driver's time zone (Ana works on Dubai time,
+        UTC+4, the shop's is UTC: her 30 min in 11:30-14:00 start between 07:30 and 09:30 UTC),
+        on today's route once she has left, and not once the planned break has begun (it
+        counts as taken then): each refusal says why, and My Route offers no button."""
+        self.driver.write({"break_minutes": 30, "tz": "Asia/Dubai"})
+        _orders, tasks = self._planned_orders([self.near, self.far])
         route = tasks.route_id
         Route = self.env["lastmile.route"]
-        fmt = route._time_formatter()
-        opens, closes = self.driver._break_window(route.date)
-        window = f"between {fmt(opens)} and {fmt(closes - timedelta(minutes=30))}, not now"
 
         def refused(message, on_the_phone=True):
             with self.assertRaisesRegex(UserError, message):
@@ -587,32 +585,46 @@ class TestDriverDay(PodCase):
             if on_the_phone:
                 self.assertFalse(self.as_driver(Route).get_driver_day()["route"]["can_take_break"])
 
-        with freeze_time("2026-11-18 12:00:00"):
+        with freeze_time("2026-11-18 08:00:00"):
             refused("Start your route first")
-        self.start(tasks)
-        refused(window)  # 09:00
+            tasks[0]._set_state("in_transit")  # validated in the warehouse: in progress, not left
+            self.assertEqual(route.state, "in_progress")
+            refused("Start your route first")
+        self.start(tasks)  # at 09:00
+        with freeze_time("2026-11-18 07:25:00"):
+            refused(re.escape("between 07:30 and 09:30, not now"))
+        with freeze_time("2026-11-18 09:35:00"):
+            refused(re.escape("between 07:30 and 09:30, not now"))
         route.write(
-            {"break_start": datetime(2026, 11, 18, 12, 0), "break_end": datetime(2026, 11, 18, 12, 30)}
+            {"break_start": datetime(2026, 11, 18, 9, 10), "break_end": datetime(2026, 11, 18, 9, 40)}
         )
-        with freeze_time("2026-11-18 12:10:00"):
-            refused(re.escape(f"as planned ({fmt(route.break_start)}–{fmt(route.break_end)}) has begun"))
-        with freeze_time("2026-11-18 12:45:00"):
-            refused("has begun: it counts as taken")
-        route.write({"break_start": False, "break_end": False})
-        with freeze_time("2026-11-18 13:45:00"):
-            refused(window)
-        with freeze_time("2026-11-19 12:00:00"):
+        with freeze_time("2026-11-18 09:20:00"):
+            refused(re.escape("Your break as planned (09:10–09:40) has begun: it counts as taken"))
+        with freeze_time("2026-11-18 09:09:00"):
+            self.assertTrue(self.as_driver(Route).get_driver_day()["route"]["can_take_break"])
+        with freeze_time("2026-11-19 09:00:00"):
             refused("is not today's route", on_the_phone=False)
         self.driver.break_minutes = 0  # the pauses of the working hours only
-        with freeze_time("2026-11-18 12:00:00"):
+        with freeze_time("2026-11-18 09:00:00"):
             refused(f"No break is set for {self.driver.name}")
         self.assertFalse(route.break_reported)
+
+    def test_no_break_on_a_route_done(self):
+        self.driver.write({"break_minutes": 30, "break_from": 0.0, "break_until": 24.0})
+        _orders, tasks = self._planned_orders([self.near])
+        route = self.start(tasks)
+        self.as_driver(tasks).action_submit_proof(self.proof())
+        self.assertEqual(route.state, "done")
+        with self.assertRaisesRegex(UserError, "is done: there is no break left"):
+            self.as_driver(route).action_take_break()
+        self.assertFalse(route.can_take_break)
 
     def test_a_dispatcher_reports_the_break_a_driver_phones_in(self):
         self.driver.break_minutes = 30
         _orders, tasks = self._planned_orders([self.near])
         route = self.start(tasks)
         with freeze_time("2026-11-18 12:00:00"), patch.object(type(self.env["ir.cron"]), "_trigger"):
+            self.assertTrue(route.with_user(self.dispatcher_user).can_take_break, "Break Now on the form")
             route.with_user(self.dispatcher_user).action_take_break()
         self.assertEqual((route.break_start, route.break_reported), (datetime(2026, 11, 18, 12, 0), True))
         self.assertIn(self.dispatcher_user.name, route.message_ids[0].body)

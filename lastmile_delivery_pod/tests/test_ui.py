@@ -23,6 +23,7 @@ class AllDayTourCase(PodCase, HttpCase):
         cls.company.write({"lastmile_delivery_hour_from": 0.0, "lastmile_delivery_hour_to": 24.0})
         cls.company.partner_id.tz = zone
         cls.driver_user.tz = zone
+        cls.driver.tz = zone  # the time zone of the driver's working hours and break
 
     def _today(self):
         """(the shop's day now, its start, its end) as naive UTC."""

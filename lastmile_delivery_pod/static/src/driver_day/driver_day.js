@@ -351,12 +351,14 @@ export class DriverDay extends Component {
                       minutes: this.route.break_minutes,
                   }),
             confirmLabel: _t("Start my break"),
-            confirm: () =>
-                this.routeAction("/lastmile/driver/route/break", {
+            confirm: async () => {
+                // the dialog closes whatever the answer (a refusal is said in a notification)
+                await this.routeAction("/lastmile/driver/route/break", {
                     done: _t("Enjoy your break."),
                     failed: _t("The break could not be recorded."),
                     offline: _t("No network: start the break again when you have a signal."),
-                }),
+                });
+            },
             cancel: () => {},
         });
     }
