@@ -63,6 +63,13 @@ class DriverDayController(http.Controller):
             raise _Refusal(404, request.env._("This delivery or route no longer exists."))
         return records  # the model's action checks who may act on them (403)
 
+    def _route(self, body, several):
+        """The one route the body names (``several``: the refusal when it names more)."""
+        route = self._records("lastmile.route", body.get("route_id"))
+        if len(route) != 1:
+            raise _Refusal(400, several)
+        return route
+
     def _call(self, method):
         try:
             return self._answer(method(self._read_body()))
@@ -91,10 +98,7 @@ class DriverDayController(http.Controller):
     @http.route("/lastmile/driver/route/break", type="http", auth="user", methods=["POST"], csrf=False)
     def take_break(self):
         def take(body):
-            route = self._records("lastmile.route", body.get("route_id"))
-            if len(route) != 1:
-                raise _Refusal(400, request.env._("Take a break on one route."))
-            route.action_take_break()
+            self._route(body, request.env._("Take a break on one route.")).action_take_break()
             return request.env["lastmile.route"].get_driver_day()
 
         return self._call(take)
@@ -102,10 +106,9 @@ class DriverDayController(http.Controller):
     @http.route("/lastmile/driver/position", type="http", auth="user", methods=["POST"], csrf=False)
     def position(self):
         def post(body):
-            route = self._records("lastmile.route", body.get("route_id"))
-            if len(route) != 1:
-                raise _Refusal(400, request.env._("Send the position for one route."))
-            return route.action_post_position(body)
+            return self._route(body, request.env._("Send the position for one route.")).action_post_position(
+                body
+            )
 
         return self._call(post)
 

@@ -118,24 +118,20 @@ class LastmileRoute(models.Model):
         refusal = self._take_break_refusal(now)
         if refusal:
             raise UserError(refusal)
+        planned = self._break_label()
         end = now + timedelta(minutes=self.driver_id.break_minutes)
-        message = self.env._(
-            "Break %(time)s reported by %(user)s.",
-            time=f"{self._format_time(now)}–{self._format_time(end)}",
-            user=self.env.user.name,
-        )
-        if self.break_start:
-            message = self.env._(
-                "Break %(time)s reported by %(user)s, instead of %(planned)s as planned.",
-                time=f"{self._format_time(now)}–{self._format_time(end)}",
-                user=self.env.user.name,
-                planned=self._break_label(),
-            )
         # the ETAs follow at the next refresh, from any position sent since the start
         self.sudo().write(
             {"break_start": now, "break_end": end, "break_reported": True, "eta_refreshed_at": False}
         )
-        self._message_log(body=message)
+        values = {"time": self._break_label(), "user": self.env.user.name, "planned": planned}
+        self._message_log(
+            body=self.env._(
+                "Break %(time)s reported by %(user)s, instead of %(planned)s as planned.", **values
+            )
+            if planned
+            else self.env._("Break %(time)s reported by %(user)s.", **values)
+        )
         self.env.ref("lastmile_delivery_pod.ir_cron_refresh_etas").sudo()._trigger()
         return True
 
@@ -147,7 +143,7 @@ class LastmileRoute(models.Model):
     def _take_break_refusal(self, now):
         """Why the driver cannot start the break at ``now`` (see :meth:`action_take_break`),
         or an empty string."""
-        driver, fmt = self.driver_id, self._time_formatter()
+        driver = self.driver_id
         if not driver.break_minutes:
             return self.env._("No break is set for %(driver)s: ask your manager.", driver=driver.name)
         if self.break_reported and self.break_start:  # (a plan clears it when the break is unset)
@@ -168,8 +164,8 @@ class LastmileRoute(models.Model):
         if not opens <= now <= latest:
             return self.env._(
                 "Your break starts between %(opens)s and %(latest)s, not now.",
-                opens=fmt(opens),
-                latest=fmt(latest),
+                opens=self._format_time(opens),
+                latest=self._format_time(latest),
             )
         return ""
 

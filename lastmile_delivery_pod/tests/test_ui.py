@@ -67,7 +67,7 @@ class TestDriverDayTour(AllDayTourCase):
         self.driver.write({"break_minutes": 30, "break_from": 0.0, "break_until": 24.0})
         orders, tasks = self._day_of_orders()
         route = tasks["Sam Single"].route_id
-        later = fields.Datetime.now().replace(microsecond=0) + timedelta(hours=3)
+        later = fields.Datetime.now() + timedelta(hours=3)
         route.write({"break_start": later, "break_end": later + timedelta(minutes=30)})  # as planned
 
         self.start_tour("/odoo", "lastmile_driver_day", login=self.driver_user.login)
